@@ -1,0 +1,1 @@
+"""The database: tables, engines, migrations and the few statements everyone shares."""
