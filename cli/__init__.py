@@ -1,1 +1,1 @@
-"""cli."""
+"""The ``proctor`` command line: the processes the images run and the user's commands."""
