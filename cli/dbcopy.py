@@ -34,8 +34,10 @@ def copy_database(source_url: str, target_url: str, batch_size: int = 1000) -> d
                 # Copied explicit ids leave the sequences behind; move them past the rows.
                 for table in metadata.sorted_tables:
                     column = table.c.get("id")
-                    if column is not None and column.primary_key and isinstance(
-                        column.type, Integer
+                    if (
+                        column is not None
+                        and column.primary_key
+                        and isinstance(column.type, Integer)
                     ):
                         dst.exec_driver_sql(
                             f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "

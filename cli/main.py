@@ -39,7 +39,8 @@ def cli() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def up(host: str, port: int) -> None:
     """Migrate, then serve the API and run the controller (the embedded default)."""
-    from cli.serve import configure_logging, up as serve_up
+    from cli.serve import configure_logging
+    from cli.serve import up as serve_up
 
     configure_logging("WARNING")
     serve_up(_settings(), host, port)
@@ -144,8 +145,14 @@ def test_sets_list() -> None:
 @click.option("--timeout", type=float, help="Give up waiting after this many seconds.")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
 def run(
-    test_set_ids: tuple[str, ...], run_all: bool, wait: bool, base_url: str | None,
-    tags: str | None, label: str | None, junit: Path | None, timeout: float | None,
+    test_set_ids: tuple[str, ...],
+    run_all: bool,
+    wait: bool,
+    base_url: str | None,
+    tags: str | None,
+    label: str | None,
+    junit: Path | None,
+    timeout: float | None,
     interval: float,
 ) -> None:
     """Run test sets; with --wait, exit 0 only when everything passed."""
@@ -210,6 +217,7 @@ def tokens() -> None:
 def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a token; its secret is shown once."""
     from api.services.tokens import create_token
+
     from db.engine import make_engine
 
     engine = make_engine(_settings().database_url)
@@ -222,6 +230,7 @@ def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by id."""
     from api.services.tokens import revoke_token
+
     from db.engine import make_engine
 
     if not revoke_token(make_engine(_settings().database_url), token_id):
@@ -233,6 +242,7 @@ def tokens_revoke(token_id: str) -> None:
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
     from api.services.tokens import list_tokens
+
     from db.engine import make_engine
 
     for info in list_tokens(make_engine(_settings().database_url)):

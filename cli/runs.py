@@ -19,13 +19,25 @@ import click
 from cli.client import ApiError, Client
 
 TERMINAL = {"passed", "failed", "error", "timed_out", "cancelled"}
-COLOURS = {"passed": "green", "failed": "red", "error": "red", "timed_out": "red",
-           "cancelled": "yellow", "running": "cyan", "launching": "cyan", "pending": "white"}
+COLOURS = {
+    "passed": "green",
+    "failed": "red",
+    "error": "red",
+    "timed_out": "red",
+    "cancelled": "yellow",
+    "running": "cyan",
+    "launching": "cyan",
+    "pending": "white",
+}
 
 
 def trigger(
-    client: Client, test_sets: tuple[str, ...], run_all: bool, base_url: str | None,
-    tags: str | None, label: str | None,
+    client: Client,
+    test_sets: tuple[str, ...],
+    run_all: bool,
+    base_url: str | None,
+    tags: str | None,
+    label: str | None,
 ) -> dict[str, Any]:
     """Start the runs; returns a batch-shaped dict with ``id`` (or None) and ``runs``."""
     parameters: dict[str, str] = {}
@@ -54,7 +66,9 @@ def trigger(
     return batch  # type: ignore[no-any-return]
 
 
-def follow(client: Client, run_ids: list[str], interval: float, timeout: float | None) -> list[dict[str, Any]]:
+def follow(
+    client: Client, run_ids: list[str], interval: float, timeout: float | None
+) -> list[dict[str, Any]]:
     """Poll the runs until all have finished, printing each change of state."""
     seen: dict[str, str] = {}
     deadline = time.monotonic() + timeout if timeout else None
@@ -82,7 +96,8 @@ def print_summary(client: Client, runs: list[dict[str, Any]], artifacts_hint: st
     for run in runs:
         scenarios = run.get("summary", {}).get("scenarios", {})
         counts = ", ".join(
-            f"{scenarios.get(k, 0)} {k}" for k in ("passed", "failed", "skipped", "undefined")
+            f"{scenarios.get(k, 0)} {k}"
+            for k in ("passed", "failed", "skipped", "undefined")
             if scenarios.get(k, 0) or k in ("passed", "failed")
         )
         status = run["status"].upper()

@@ -44,8 +44,15 @@ def sync(client: Client, root: Path, base_url: str | None) -> list[tuple[str, st
             "features": features,
         }
         if existing:
-            for key in ("description", "baseUrl", "tags", "timeoutSeconds", "maxAttempts",
-                        "enabled", "retryOnFailure"):
+            for key in (
+                "description",
+                "baseUrl",
+                "tags",
+                "timeoutSeconds",
+                "maxAttempts",
+                "enabled",
+                "retryOnFailure",
+            ):
                 if key in existing:
                     body[key] = existing[key]
         if base_url:

@@ -109,8 +109,13 @@ class Settings(BaseSettings):
     token: str = Field(default="", description="The CLI's API token (else credentials).")
 
     @field_validator(
-        "trusted_proxies", "cors_origins", "allowed_hosts", "ecs_subnets",
-        "ecs_security_groups", "steps_path", mode="before",
+        "trusted_proxies",
+        "cors_origins",
+        "allowed_hosts",
+        "ecs_subnets",
+        "ecs_security_groups",
+        "steps_path",
+        mode="before",
     )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
