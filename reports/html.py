@@ -16,9 +16,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from reports.tree import Feature, Tally, tree_from_cucumber, tree_from_steps
 from schemas.models import RunRead, StepRead
 from schemas.states import RunStatus
-from reports.tree import Feature, Tally, tree_from_cucumber, tree_from_steps
 
 STATUS_LABELS: dict[str, str] = {
     RunStatus.PENDING: "Pending",
@@ -115,7 +115,7 @@ def report_context(
 
 def _failures(features: list[Feature]) -> list[Mapping[str, str]]:
     """One line per failed scenario for the summary: where it failed and why."""
-    found = []
+    found: list[Mapping[str, str]] = []
     for feature in features:
         for scenario in feature.scenarios:
             step = next((s for s in scenario.steps if s.error), None)

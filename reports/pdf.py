@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import PdfMargins, Route, sync_playwright
 
 from config.browser import CHROMIUM_ARGS, browser_executable
 from config.settings import Settings
 from reports.html import make_environment, render_footer, render_header, render_html
 from schemas.models import RunRead, StepRead
 
-PAGE_MARGINS = {"top": "18mm", "bottom": "16mm", "left": "14mm", "right": "14mm"}
+PAGE_MARGINS: PdfMargins = {"top": "18mm", "bottom": "16mm", "left": "14mm", "right": "14mm"}
 """Room for the header (run id) and the footer (page numbers) Chromium prints in the margin."""
 
 RENDER_TIMEOUT_MS = 60_000
