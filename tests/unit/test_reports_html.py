@@ -353,3 +353,17 @@ def test_scenario_status_is_its_worst_step(statuses: list[str], expected: str) -
 )
 def test_durations_read_naturally(ms: float | None, text: str) -> None:
     assert format_duration(ms) == text
+
+
+def test_a_failed_hook_is_shown_as_a_step_with_its_error() -> None:
+    cucumber = sample_cucumber()
+    cucumber[0]["elements"][1]["after"] = [
+        {"result": {"status": "failed", "error_message": "video upload failed"}}
+    ]
+    scenario = tree_from_cucumber(cucumber)[0].scenarios[0]
+    assert (scenario.steps[-1].keyword, scenario.steps[-1].error) == (
+        "After",
+        "video upload failed",
+    )
+    assert scenario.status == "failed"
+    assert "video upload failed" in render_html(sample_run(), [], cucumber)
