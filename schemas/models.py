@@ -165,7 +165,7 @@ class BatchStatusRead(Shape):
 
 
 class BatchDetails(BatchStatusRead):
-    runs: list[RunRead]
+    runs: list[RunWithSteps]
 
 
 class BatchCreated(Shape):
@@ -233,6 +233,55 @@ class RunnerResult(Shape):
     exit_code: int
     summary: Summary
     error: str | None = None
+
+
+class RunPage(Shape):
+    """One page of GET /api/test-runs, newest first; pass ``nextCursor`` back as
+    ``cursor`` for the next page (None on the last page)."""
+
+    items: list[RunRead]
+    next_cursor: str | None = None
+
+
+class RunEvent(Shape):
+    """A change of a run's status (``run_events``), as the events stream sends it."""
+
+    id: int
+    run_id: str
+    attempt: int
+    from_status: RunStatus | None
+    to_status: RunStatus
+    reason: str
+    actor: str
+    at: datetime
+
+
+class TokenCreate(Shape):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    scopes: Annotated[list[str], Field(min_length=1)]
+
+
+class TokenInfo(Shape):
+    """An API token as listed: never its secret (only its sha256 is stored)."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class CreatedToken(TokenInfo):
+    """The answer to a token's creation: the only time its secret is shown."""
+
+    secret: str
+
+
+class CancelSignal(Shape):
+    """Heartbeat answer when the run should stop (desired = cancel)."""
+
+    cancel: bool = True
 
 
 JSONDict = dict[str, Any]

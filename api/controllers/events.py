@@ -1,0 +1,104 @@
+"""Live progress as Server-Sent Events, for ``EventSource`` in the UI and ``curl -N``.
+
+Messages: ``state`` (a run's status changed; a ``RunEvent``), ``step`` (a step finished),
+``batch`` (the batch's status or counts changed) and a last ``end`` when the run or the
+whole batch has finished, after which the stream closes. Each message's ``id`` is a
+cursor: a reconnecting ``EventSource`` sends it back as ``Last-Event-ID`` and resumes.
+The database is polled every ``events_poll_seconds`` (a ``create_app`` parameter).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import anyio.to_thread
+from litestar import Controller, get
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy import Engine
+
+from api.context import AppContext
+from api.problems import problem_responses
+from api.services import events
+from schemas.models import BatchStatusRead
+
+#: Polls without news after which a comment line keeps proxies from closing the stream.
+KEEPALIVE_POLLS = 15
+
+LastEventId = Annotated[
+    str | None, Parameter(header="Last-Event-ID", required=False, max_length=100)
+]
+
+
+def _message(message: events.Message) -> ServerSentEventMessage:
+    return ServerSentEventMessage(
+        data=json.dumps(message.data), event=message.event, id=str(message.cursor)
+    )
+
+
+class EventsController(Controller):
+    path = "/api/test-runs"
+    tags = ["events"]
+
+    @get(
+        "/{run_id:str}/events",
+        opt={"scope": "read"},
+        media_type="text/event-stream",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def run_events(
+        self, ctx: AppContext, engine: Engine, run_id: str, last_event_id: LastEventId = None
+    ) -> ServerSentEvent:
+        """A run's state changes and finished steps, until it has finished."""
+        await anyio.to_thread.run_sync(events.check_run, engine, run_id)
+        interval = ctx.events_poll_seconds
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            cursor, idle = events.Cursor.parse(last_event_id), 0
+            while True:
+                poll = await anyio.to_thread.run_sync(events.poll_run, engine, run_id, cursor)
+                for message in poll.messages:
+                    yield _message(message)
+                if poll.finished:
+                    return
+                cursor, idle = poll.cursor, (0 if poll.messages else idle + 1)
+                if idle >= KEEPALIVE_POLLS:
+                    idle = 0
+                    yield ServerSentEventMessage(comment="keep-alive")
+                await anyio.sleep(interval)
+
+        return ServerSentEvent(stream())
+
+    @get(
+        "/batch/{batch_id:str}/events",
+        opt={"scope": "read"},
+        media_type="text/event-stream",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def batch_events(
+        self, ctx: AppContext, engine: Engine, batch_id: str, last_event_id: LastEventId = None
+    ) -> ServerSentEvent:
+        """Every run's state changes and steps, and the batch's status, until all finish."""
+        await anyio.to_thread.run_sync(events.check_batch, engine, batch_id)
+        interval = ctx.events_poll_seconds
+
+        async def stream() -> AsyncIterator[ServerSentEventMessage]:
+            cursor, idle = events.Cursor.parse(last_event_id), 0
+            last: BatchStatusRead | None = None
+            while True:
+                poll, last = await anyio.to_thread.run_sync(
+                    events.poll_batch, engine, batch_id, cursor, last
+                )
+                for message in poll.messages:
+                    yield _message(message)
+                if poll.finished:
+                    return
+                cursor, idle = poll.cursor, (0 if poll.messages else idle + 1)
+                if idle >= KEEPALIVE_POLLS:
+                    idle = 0
+                    yield ServerSentEventMessage(comment="keep-alive")
+                await anyio.sleep(interval)
+
+        return ServerSentEvent(stream())
