@@ -24,6 +24,9 @@ PG_ADMIN_URL = os.environ.get(
 )
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# The runner's fixtures (pages on loopback, a shared Chromium, a fake runner API).
+pytest_plugins = ["tests.runner_fixtures"]
+
 
 def _pg_url(dbname: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
