@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlalchemy import Engine
 
 from api.services.tokens import Principal
@@ -75,3 +75,12 @@ def dependencies(ctx: AppContext) -> dict[str, Provide]:
         "actor": Provide(_actor, sync_to_thread=False),
         "token_attempt": Provide(_token_attempt, sync_to_thread=False),
     }
+
+
+# Explicit markers for the dependencies above (Litestar 3 drops inferred injection).
+EngineDep = NamedDependency[Engine]
+StoreDep = NamedDependency[ArtifactStore]
+SettingsDep = NamedDependency[Settings]
+ContextDep = NamedDependency[AppContext]
+ActorDep = NamedDependency[str]
+TokenAttemptDep = NamedDependency[int | None]

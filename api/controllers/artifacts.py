@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath
 from litestar.response import File, Redirect
-from sqlalchemy import Engine
 
+from api.context import EngineDep, SettingsDep, StoreDep
 from api.problems import problem_responses
 from api.services import artifacts
-from artifacts.store import ArtifactStore
-from config.settings import Settings
 from schemas.models import ArtifactRead
 
 
@@ -25,7 +24,7 @@ class ArtifactsController(Controller):
         responses=problem_responses(400, 401, 403, 404),
     )
     def list_artifacts(
-        self, engine: Engine, store: ArtifactStore, run_id: str
+        self, engine: EngineDep, store: StoreDep, run_id: FromPath[str]
     ) -> list[ArtifactRead]:
         """Every artifact of every attempt; ``url`` downloads it (pre-signed on S3)."""
         return artifacts.list_artifacts(engine, store, run_id)
@@ -40,7 +39,7 @@ class ArtifactsController(Controller):
         },
     )
     def download(
-        self, engine: Engine, store: ArtifactStore, run_id: str, key: str
+        self, engine: EngineDep, store: StoreDep, run_id: FromPath[str], key: FromPath[str]
     ) -> File | Redirect:
         """One artifact by its key (``runs/{id}/attempt-{n}/…``)."""
         found = artifacts.resolve_download(engine, store, run_id, key.lstrip("/"))
@@ -56,7 +55,9 @@ class ArtifactsController(Controller):
         media_type="application/json",
         responses=problem_responses(400, 401, 403, 404),
     )
-    def cucumber_json(self, engine: Engine, store: ArtifactStore, run_id: str) -> Response[bytes]:
+    def cucumber_json(
+        self, engine: EngineDep, store: StoreDep, run_id: FromPath[str]
+    ) -> Response[bytes]:
         """The latest attempt's cucumber.json."""
         return Response(
             artifacts.cucumber_json(engine, store, run_id), media_type="application/json"
@@ -69,7 +70,9 @@ class ArtifactsController(Controller):
         media_type="application/xml",
         responses=problem_responses(400, 401, 403, 404),
     )
-    def junit_xml(self, engine: Engine, store: ArtifactStore, run_id: str) -> Response[bytes]:
+    def junit_xml(
+        self, engine: EngineDep, store: StoreDep, run_id: FromPath[str]
+    ) -> Response[bytes]:
         """The latest attempt's JUnit XML."""
         return Response(artifacts.junit_xml(engine, store, run_id), media_type="application/xml")
 
@@ -81,7 +84,7 @@ class ArtifactsController(Controller):
         responses=problem_responses(400, 401, 403, 404, 503),
     )
     def report_pdf(
-        self, engine: Engine, store: ArtifactStore, settings: Settings, run_id: str
+        self, engine: EngineDep, store: StoreDep, settings: SettingsDep, run_id: FromPath[str]
     ) -> Response[bytes]:
         """A PDF report of the latest attempt, rendered on demand."""
         return Response(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import Body
-from sqlalchemy import Engine
+from litestar.params import Body, FromPath
 
+from api.context import ActorDep, EngineDep
 from api.controllers.runs import IdempotencyKey, TraceParent
 from api.problems import problem_responses
 from api.services import batches, execute
@@ -27,8 +27,8 @@ class BatchesController(Controller):
     )
     def execute_all(
         self,
-        engine: Engine,
-        actor: str,
+        engine: EngineDep,
+        actor: ActorDep,
         idempotency_key: IdempotencyKey = None,
         traceparent: TraceParent = None,
         data: Annotated[
@@ -50,7 +50,7 @@ class BatchesController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404),
     )
-    def status(self, engine: Engine, batch_id: str) -> BatchStatusRead:
+    def status(self, engine: EngineDep, batch_id: FromPath[str]) -> BatchStatusRead:
         """The batch's status (derived from its runs) and its runs counted by status."""
         return batches.get_batch_status(engine, batch_id)
 
@@ -60,7 +60,7 @@ class BatchesController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404),
     )
-    def details(self, engine: Engine, batch_id: str) -> BatchDetails:
+    def details(self, engine: EngineDep, batch_id: FromPath[str]) -> BatchDetails:
         """The status plus every run with its steps counted by status."""
         return batches.get_batch_details(engine, batch_id)
 
@@ -71,6 +71,8 @@ class BatchesController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404, 409),
     )
-    def cancel(self, engine: Engine, actor: str, batch_id: str) -> BatchStatusRead:
+    def cancel(
+        self, engine: EngineDep, actor: ActorDep, batch_id: FromPath[str]
+    ) -> BatchStatusRead:
         """Cancel every run of the batch that has not finished (409 when none is left)."""
         return batches.cancel_batch(engine, batch_id, actor=actor)

@@ -15,11 +15,10 @@ from typing import Annotated
 
 import anyio.to_thread
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
-from sqlalchemy import Engine
 
-from api.context import AppContext
+from api.context import ContextDep, EngineDep
 from api.problems import problem_responses
 from api.services import events
 from schemas.models import BatchStatusRead
@@ -28,7 +27,7 @@ from schemas.models import BatchStatusRead
 KEEPALIVE_POLLS = 15
 
 LastEventId = Annotated[
-    str | None, Parameter(header="Last-Event-ID", required=False, max_length=100)
+    str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=100)
 ]
 
 
@@ -49,7 +48,11 @@ class EventsController(Controller):
         responses=problem_responses(400, 401, 403, 404),
     )
     async def run_events(
-        self, ctx: AppContext, engine: Engine, run_id: str, last_event_id: LastEventId = None
+        self,
+        ctx: ContextDep,
+        engine: EngineDep,
+        run_id: FromPath[str],
+        last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """A run's state changes and finished steps, until it has finished."""
         await anyio.to_thread.run_sync(events.check_run, engine, run_id)
@@ -78,7 +81,11 @@ class EventsController(Controller):
         responses=problem_responses(400, 401, 403, 404),
     )
     async def batch_events(
-        self, ctx: AppContext, engine: Engine, batch_id: str, last_event_id: LastEventId = None
+        self,
+        ctx: ContextDep,
+        engine: EngineDep,
+        batch_id: FromPath[str],
+        last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """Every run's state changes and steps, and the batch's status, until all finish."""
         await anyio.to_thread.run_sync(events.check_batch, engine, batch_id)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, get
-from sqlalchemy import Engine
 
+from api.context import EngineDep
 from api.problems import problem_responses
 from api.services import health
 
@@ -18,6 +18,6 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/readyz", opt={"scope": "public"}, sync_to_thread=True, responses=problem_responses(503))
-    def readyz(self, engine: Engine) -> dict[str, str]:
+    def readyz(self, engine: EngineDep) -> dict[str, str]:
         health.check_database(engine)
         return {"status": "ready"}

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy import Engine
+from litestar.params import FromPath, JSONBody
 
+from api.context import EngineDep, SettingsDep, TokenAttemptDep
 from api.problems import problem_responses
 from api.services import runner
-from config.settings import Settings
 from schemas.models import (
     ArtifactReport,
     CancelSignal,
@@ -34,7 +34,11 @@ class RunnerController(Controller):
 
     @get("/", opt={"scope": "runner"}, sync_to_thread=True, responses=_ERRORS)
     def job(
-        self, engine: Engine, settings: Settings, run_id: str, token_attempt: int | None
+        self,
+        engine: EngineDep,
+        settings: SettingsDep,
+        run_id: FromPath[str],
+        token_attempt: TokenAttemptDep,
     ) -> RunnerJob:
         """Everything the runner needs: features, base URL, tags, timeout, artifact folder."""
         return runner.get_job(engine, settings, run_id, token_attempt)
@@ -47,7 +51,11 @@ class RunnerController(Controller):
         responses=_BODY_ERRORS,
     )
     def steps(
-        self, engine: Engine, run_id: str, token_attempt: int | None, data: list[StepReport]
+        self,
+        engine: EngineDep,
+        run_id: FromPath[str],
+        token_attempt: TokenAttemptDep,
+        data: JSONBody[list[StepReport]],
     ) -> None:
         """Finished steps; a report re-sent with the same ``seq`` is ignored."""
         runner.report_steps(engine, run_id, token_attempt, data)
@@ -64,7 +72,11 @@ class RunnerController(Controller):
         },
     )
     def heartbeat(
-        self, engine: Engine, run_id: str, token_attempt: int | None, data: Heartbeat
+        self,
+        engine: EngineDep,
+        run_id: FromPath[str],
+        token_attempt: TokenAttemptDep,
+        data: JSONBody[Heartbeat],
     ) -> Response[CancelSignal]:
         """The runner is alive; 200 ``{"cancel": true}`` when it should stop."""
         if runner.heartbeat(engine, run_id, token_attempt, data.attempt):
@@ -79,7 +91,11 @@ class RunnerController(Controller):
         responses=_BODY_ERRORS,
     )
     def artifacts(
-        self, engine: Engine, run_id: str, token_attempt: int | None, data: list[ArtifactReport]
+        self,
+        engine: EngineDep,
+        run_id: FromPath[str],
+        token_attempt: TokenAttemptDep,
+        data: JSONBody[list[ArtifactReport]],
     ) -> None:
         """Uploaded artifacts (upsert); keys must lie in the attempt's folder."""
         runner.report_artifacts(engine, run_id, token_attempt, data)
@@ -92,7 +108,11 @@ class RunnerController(Controller):
         responses=_BODY_ERRORS,
     )
     def result(
-        self, engine: Engine, run_id: str, token_attempt: int | None, data: RunnerResult
+        self,
+        engine: EngineDep,
+        run_id: FromPath[str],
+        token_attempt: TokenAttemptDep,
+        data: JSONBody[RunnerResult],
     ) -> None:
         """The runner's summary of the attempt (the verdict is the controller's)."""
         runner.report_result(engine, run_id, token_attempt, data)

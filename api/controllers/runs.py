@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import Body, Parameter
-from sqlalchemy import Engine
+from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 
+from api.context import ActorDep, EngineDep
 from api.problems import problem_responses
 from api.services import execute, runs
 from schemas.models import ExecuteRequest, RunPage, RunRead, StepRead
@@ -16,8 +16,8 @@ from schemas.states import RunStatus
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         required=False,
         max_length=200,
         description="Repeat a request safely: the same key and body return the first answer.",
@@ -25,8 +25,8 @@ IdempotencyKey = Annotated[
 ]
 TraceParent = Annotated[
     str | None,
-    Parameter(
-        header="traceparent",
+    HeaderParameter(
+        name="traceparent",
         required=False,
         max_length=200,
         description="W3C trace context, passed on to the runner.",
@@ -47,9 +47,9 @@ class RunsController(Controller):
     )
     def execute(
         self,
-        engine: Engine,
-        actor: str,
-        test_set_id: str,
+        engine: EngineDep,
+        actor: ActorDep,
+        test_set_id: FromPath[str],
         idempotency_key: IdempotencyKey = None,
         traceparent: TraceParent = None,
         data: Annotated[ExecuteRequest | None, Body(description="Optional.")] = None,
@@ -72,19 +72,22 @@ class RunsController(Controller):
     )
     def list_runs(
         self,
-        engine: Engine,
-        status: list[RunStatus] | None = None,
-        test_set_id: Annotated[str | None, Parameter(query="testSetId")] = None,
-        batch_id: Annotated[str | None, Parameter(query="batchId")] = None,
+        engine: EngineDep,
+        status: Annotated[
+            list[RunStatus] | None, QueryParameter(description="Any of these.")
+        ] = None,
+        test_set_id: Annotated[str | None, QueryParameter(name="testSetId")] = None,
+        batch_id: Annotated[str | None, QueryParameter(name="batchId")] = None,
         created_after: Annotated[
-            datetime | None, Parameter(query="createdAfter", description="Inclusive.")
+            datetime | None, QueryParameter(name="createdAfter", description="Inclusive.")
         ] = None,
         created_before: Annotated[
-            datetime | None, Parameter(query="createdBefore", description="Exclusive.")
+            datetime | None, QueryParameter(name="createdBefore", description="Exclusive.")
         ] = None,
-        limit: Annotated[int, Parameter(ge=1, le=runs.MAX_PAGE)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=runs.MAX_PAGE)] = 50,
         cursor: Annotated[
-            str | None, Parameter(description="nextCursor of the previous page.", max_length=500)
+            str | None,
+            QueryParameter(description="nextCursor of the previous page.", max_length=500),
         ] = None,
     ) -> RunPage:
         """Runs, newest first, filtered; page with ``limit`` and ``cursor``."""
@@ -103,7 +106,7 @@ class RunsController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404),
     )
-    def get_run(self, engine: Engine, run_id: str) -> RunRead:
+    def get_run(self, engine: EngineDep, run_id: FromPath[str]) -> RunRead:
         return runs.get_run(engine, run_id)
 
     @get(
@@ -114,9 +117,11 @@ class RunsController(Controller):
     )
     def get_steps(
         self,
-        engine: Engine,
-        run_id: str,
-        attempt: Annotated[int | None, Parameter(ge=0, description="Default: current.")] = None,
+        engine: EngineDep,
+        run_id: FromPath[str],
+        attempt: Annotated[
+            int | None, QueryParameter(ge=0, description="Default: current.")
+        ] = None,
     ) -> list[StepRead]:
         """The steps the runner reported for one attempt, in order."""
         return runs.get_steps(engine, run_id, attempt)
@@ -128,7 +133,7 @@ class RunsController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404, 409),
     )
-    def cancel(self, engine: Engine, actor: str, run_id: str) -> RunRead:
+    def cancel(self, engine: EngineDep, actor: ActorDep, run_id: FromPath[str]) -> RunRead:
         """Cancel a run: a pending one at once, a started one once its task has stopped."""
         return runs.cancel_run(engine, run_id, actor=actor)
 
@@ -139,6 +144,6 @@ class RunsController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404, 409),
     )
-    def retry(self, engine: Engine, actor: str, run_id: str) -> RunRead:
+    def retry(self, engine: EngineDep, actor: ActorDep, run_id: FromPath[str]) -> RunRead:
         """Run a finished run again as its next attempt (409 while it is not finished)."""
         return runs.retry_run(engine, run_id, actor=actor)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from sqlalchemy import Engine
+from litestar.params import FromPath, JSONBody
 
+from api.context import EngineDep
 from api.problems import problem_responses
 from api.services import test_sets
 from schemas.models import TestSetBody, TestSetCreate, TestSetRead
@@ -20,7 +21,7 @@ class TestSetsController(Controller):
     @get(
         "/", opt={"scope": "read"}, sync_to_thread=True, responses=problem_responses(400, 401, 403)
     )
-    def list_test_sets(self, engine: Engine) -> list[TestSetRead]:
+    def list_test_sets(self, engine: EngineDep) -> list[TestSetRead]:
         """Every test set, by id."""
         return test_sets.list_test_sets(engine)
 
@@ -30,7 +31,7 @@ class TestSetsController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
     )
-    def create_test_set(self, engine: Engine, data: TestSetCreate) -> TestSetRead:
+    def create_test_set(self, engine: EngineDep, data: JSONBody[TestSetCreate]) -> TestSetRead:
         """Create a test set; 409 when the id is taken (PUT replaces)."""
         return test_sets.create_test_set(engine, data)
 
@@ -40,7 +41,7 @@ class TestSetsController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404),
     )
-    def get_test_set(self, engine: Engine, test_set_id: str) -> TestSetRead:
+    def get_test_set(self, engine: EngineDep, test_set_id: FromPath[str]) -> TestSetRead:
         return test_sets.get_test_set(engine, test_set_id)
 
     @put(
@@ -53,7 +54,7 @@ class TestSetsController(Controller):
         },
     )
     def replace_test_set(
-        self, engine: Engine, test_set_id: str, data: TestSetBody
+        self, engine: EngineDep, test_set_id: FromPath[str], data: JSONBody[TestSetBody]
     ) -> Response[TestSetRead]:
         """Replace the definition (200), or create it when there is none (201)."""
         test_set, created = test_sets.replace_test_set(engine, test_set_id, data)
@@ -65,6 +66,6 @@ class TestSetsController(Controller):
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 404, 409),
     )
-    def delete_test_set(self, engine: Engine, test_set_id: str) -> None:
+    def delete_test_set(self, engine: EngineDep, test_set_id: FromPath[str]) -> None:
         """Delete a test set that has no runs (409 otherwise: disable it instead)."""
         test_sets.delete_test_set(engine, test_set_id)
