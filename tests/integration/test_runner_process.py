@@ -71,7 +71,8 @@ def _wait(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int, str]:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
-        raise AssertionError(f"runner did not exit in {timeout} s:\n{out.decode()[-3000:]}")
+        tail = out.decode()[-3000:]
+        raise AssertionError(f"runner did not exit in {timeout} s:\n{tail}") from None
     return proc.returncode, out.decode(errors="replace")
 
 
