@@ -22,8 +22,9 @@ from runner.library import build_library
 from tests.runner_fixtures import FIXTURES, make_job, run_here
 
 CORPUS = FIXTURES / "gherkin-testdata"
-GOOD = sorted(p for p in (CORPUS / "good").glob("*.feature") if
-              Path(f"{p}.pickles.ndjson").exists())
+GOOD = sorted(
+    p for p in (CORPUS / "good").glob("*.feature") if Path(f"{p}.pickles.ndjson").exists()
+)
 BAD = sorted((CORPUS / "bad").glob("*.feature"))
 LIBRARY = build_library([])
 
@@ -42,8 +43,9 @@ def _expected_step(step: dict[str, Any]) -> dict[str, Any]:
     if "docString" in argument:
         expected["doc"] = argument["docString"]["content"]
     if "dataTable" in argument:
-        expected["rows"] = [[c["value"] for c in row["cells"]]
-                            for row in argument["dataTable"]["rows"]]
+        expected["rows"] = [
+            [c["value"] for c in row["cells"]] for row in argument["dataTable"]["rows"]
+        ]
     return expected
 
 
@@ -71,9 +73,7 @@ def test_good_feature_runs_exactly_its_pickles(
     assert outcome.error is None
     jsonschema.validate(outcome.cucumber, cucumber_schema)
     elements = [e for f in outcome.cucumber for e in f["elements"]]
-    assert [
-        (e["name"], e["line"], [t["name"] for t in e["tags"]]) for e in elements
-    ] == [
+    assert [(e["name"], e["line"], [t["name"] for t in e["tags"]]) for e in elements] == [
         (p["name"], p["location"]["line"], [t["name"] for t in p["tags"]]) for p in pickles
     ]
     assert [[_reported_step(s) for s in e["steps"]] for e in elements] == [
