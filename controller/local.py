@@ -90,7 +90,8 @@ class LocalLauncher:
         self.dir = (home / "launcher").resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         self._command = command
-        self._on_exit = on_exit
+        #: Called (from a helper thread) when a child exits; the controller sets its wake-up.
+        self.on_exit = on_exit
         self._base_env = dict(os.environ if base_env is None else base_env)
         self._children: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -197,8 +198,8 @@ class LocalLauncher:
             else:
                 self._update(path, exit_code=-info.si_status, signal=info.si_status)
         proc.wait()
-        if self._on_exit is not None:
-            self._on_exit()
+        if self.on_exit is not None:
+            self.on_exit()
 
     def describe(self, refs: Sequence[str]) -> dict[str, TaskView]:
         views: dict[str, TaskView] = {}

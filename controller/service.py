@@ -134,6 +134,8 @@ class Controller:
         self.id = controller_id or default_controller_id()
         self._wake = threading.Event()
         self.launcher = launcher or make_launcher(settings, on_exit=self.wake)
+        if getattr(self.launcher, "on_exit", False) is None:
+            self.launcher.on_exit = self.wake  # type: ignore[attr-defined]
         self.limits = limits or limits_from(settings, self.id, self.launcher)
         self._clock = clock
         self._lease = timedelta(seconds=settings.claim_lease_seconds)

@@ -8,6 +8,12 @@ the lead's end-to-end test runs the real ``proctor runner``.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import random
+import signal
+import sys
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -36,7 +42,9 @@ dir="$root/runs/$run/attempt-$attempt"
 mkdir -p "$dir/screenshots"
 if [ "${report:-yes}" != "noreport" ]; then
   if [ "$code" = "0" ]; then status=passed; else status=failed; fi
-  printf '[{"name":"f","uri":"f.feature","elements":[{"type":"scenario","name":"s","steps":[{"name":"x","result":{"status":"%s"}}]}]}]' "$status" > "$dir/cucumber.json"
+  scenario='{"type":"scenario","name":"s","steps":[{"name":"x","result":{"status":"%s"}}]}'
+  printf "[{\"name\":\"f\",\"uri\":\"f.feature\",\"elements\":[$scenario]}]" "$status" \
+    > "$dir/cucumber.json"
   printf 'png' > "$dir/screenshots/one.png"
 fi
 exit "$code"
@@ -45,7 +53,10 @@ exit "$code"
 
 def standin_command(script_dir: Path) -> Any:
     script = script_dir / "standin.sh"
-    script.write_text(STANDIN)
+    if not script.exists() or script.read_text() != STANDIN:
+        tmp = script_dir / f".standin.{os.getpid()}"
+        tmp.write_text(STANDIN)
+        tmp.replace(script)  # atomic: a runner reading the script never sees half of it
 
     def command(run_id: str) -> list[str]:
         return ["/bin/sh", str(script), run_id]
@@ -143,3 +154,60 @@ def launches(path: Path) -> list[tuple[str, int]]:
 
 def dump(obj: Any) -> str:
     return json.dumps(obj, default=str)
+
+
+def _crash_hook(spec: str) -> Any:
+    """``after_claim:0.05,after_launch:0.05``: die (like kill -9) at those points."""
+    chances = {}
+    for part in filter(None, spec.split(",")):
+        point, chance = part.split(":")
+        chances[point] = float(chance)
+    rng = random.Random()
+
+    def hook(point: str, run_id: str) -> None:
+        if rng.random() < chances.get(point, 0.0):
+            print(f"crash injected at {point} for {run_id}", file=sys.stderr, flush=True)
+            os._exit(137)
+
+    return hook if chances else None
+
+
+def controller_main() -> None:
+    """A controller process as a test starts it: settings from PROCTOR_*, runs until SIGTERM.
+
+    ``STANDIN_DIR`` makes the local launcher spawn the stand-in runner; ``CRASH_POINTS``
+    injects crashes between claim and launch and between launch and recording.
+    """
+    from artifacts.store import open_store
+    from config.settings import Settings
+    from controller.local import LocalLauncher
+    from controller.service import Controller
+    from db.engine import make_engine
+
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
+    )
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    launcher = None
+    if settings.launcher == "local" and os.environ.get("STANDIN_DIR"):
+        launcher = LocalLauncher(
+            settings.home, command=standin_command(Path(os.environ["STANDIN_DIR"]))
+        )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    controller = Controller(
+        settings,
+        engine,
+        open_store(settings.artifacts_url),
+        launcher,
+        faults=_crash_hook(os.environ.get("CRASH_POINTS", "")),
+    )
+    print("ready", flush=True)
+    controller.run_forever(stop)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    controller_main()
