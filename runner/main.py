@@ -106,8 +106,18 @@ def _upload_log_only(settings: Settings, run_id: str, log: RunLog) -> None:
         log(f"runner.log could not be uploaded: {err!r}")
 
 
-def main(run_id: str, settings: Settings, *, options: RunOptions | None = None) -> int:
-    """Run ``run_id``'s current attempt; return the process exit code."""
+def main(
+    run_id: str,
+    settings: Settings,
+    *,
+    options: RunOptions | None = None,
+    report_flush_s: float = REPORT_FLUSH_S,
+) -> int:
+    """Run ``run_id``'s current attempt; return the process exit code.
+
+    ``options`` replaces the executor options built from ``settings`` (tests pass a shared
+    browser); ``report_flush_s`` bounds the wait for an unreachable API at the end.
+    """
     work = Path(tempfile.mkdtemp(prefix=f"proctor-{run_id}-"))
     log = RunLog(work / "runner.log")
     stop = options.stop if options else threading.Event()
@@ -147,7 +157,9 @@ def main(run_id: str, settings: Settings, *, options: RunOptions | None = None) 
                 return EXIT_ERROR
             started = time.monotonic()
             outcome = run_job(job, store, reporter, run_options, log=log)
-            flush = REPORT_FLUSH_STOPPING_S if stop.is_set() else REPORT_FLUSH_S
+            flush = (
+                min(REPORT_FLUSH_STOPPING_S, report_flush_s) if stop.is_set() else report_flush_s
+            )
             delivered = reporter.close(flush)
             log(
                 f"finished in {time.monotonic() - started:.1f} s with exit code "

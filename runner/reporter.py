@@ -143,7 +143,10 @@ class HttpReporter:
             delay = min(delay * 2, 5.0)
 
     def start(self, attempt: int) -> None:
+        """Send the first heartbeat now (a run cancelled before it starts runs nothing),
+        then keep reporting from a background thread."""
         self.attempt = attempt
+        self._heartbeat()
         self._thread = threading.Thread(target=self._loop, name="proctor-reporter", daemon=True)
         self._thread.start()
 
@@ -240,7 +243,7 @@ class HttpReporter:
                     self.on_cancel()
 
     def _loop(self) -> None:
-        next_heartbeat = 0.0
+        next_heartbeat = time.monotonic() + self.heartbeat_interval_s
         delay = 0.25
         while True:
             now = time.monotonic()

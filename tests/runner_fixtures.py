@@ -110,6 +110,7 @@ class FakeRunnerApi:
         self.heartbeats = 0
         self.cancel = False
         self.down = False  # answer 503 to everything but the job
+        self.rejected = 0  # 503s answered while down
         self.lock = threading.Lock()
         self.server = _Server(self._handler())
 
@@ -162,6 +163,8 @@ class FakeRunnerApi:
                 if not self._authorized():
                     return
                 if api.down:
+                    with api.lock:
+                        api.rejected += 1
                     self._answer(503, {"detail": "down"})
                     return
                 with api.lock:
