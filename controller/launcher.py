@@ -92,6 +92,8 @@ class LaunchSpec:
     # never reuses a token whose (failed) answer ECS might remember.
     launch_try: int
     env: Mapping[str, str]
+    # A replica taking over a dead controller's claim: the attempt may already have a task.
+    resume: bool = False
 
     @property
     def client_token(self) -> str:

@@ -309,7 +309,7 @@ class Controller:
                     reclaim=action.reclaim,
                 )
             if taken:
-                self._launch(replace(run, claimed_by=self.id), now, report)
+                self._launch(replace(run, claimed_by=self.id), now, report, resume=action.reclaim)
         elif isinstance(action, RecordLaunch):
             self._record_launch(action, now, report)
         elif isinstance(action, MarkRunning):
@@ -380,11 +380,15 @@ class Controller:
             env["TRACEPARENT"] = traceparent
         return env
 
-    def _launch(self, run: RunView, now: datetime, report: TickReport) -> None:
+    def _launch(
+        self, run: RunView, now: datetime, report: TickReport, *, resume: bool = False
+    ) -> None:
         """Start the claimed attempt (no transaction open), then record what happened."""
         if self._faults is not None:
             self._faults("after_claim", run.id)
-        spec = LaunchSpec(run.id, run.attempt, run.launch_failures, self._runner_env(run))
+        spec = LaunchSpec(
+            run.id, run.attempt, run.launch_failures, self._runner_env(run), resume=resume
+        )
         ref: str | None = None
         error: LaunchError | None = None
         adopted = False
