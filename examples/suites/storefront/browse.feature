@@ -19,4 +19,4 @@ Feature: Browse the shop
     Examples:
       | term | count |
       | mug  | 1     |
-      | t    | 2     |
+      | c    | 2     |
