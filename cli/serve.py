@@ -69,6 +69,8 @@ def ensure_credentials(settings: Settings, url: str) -> str:
 
 
 def run_controller(settings: Settings, stop: threading.Event) -> None:
+    # APScheduler logs every tick at INFO; the controller logs what matters itself.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     engine = make_engine(settings.database_url)
     try:
         Controller(settings, engine, open_store(settings.artifacts_url)).run_forever(stop)
