@@ -38,17 +38,17 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def make_handler(settings: Settings) -> LambdaHandler:
-    """The Lambda entry point for ``settings``: the API app wrapped by Mangum."""
-    from api.app import create_app
-    from artifacts.store import open_store
-    from db.engine import make_engine
+    """The Lambda entry point for ``settings``: the API app wrapped by Mangum.
 
-    # The engine and the store belong to the execution environment, not to one request:
-    # Mangum runs the app's lifespan around every invocation, so an engine the app made
-    # for itself would be opened and disposed per request.
-    engine = make_engine(settings.database_url)
-    store = open_store(settings.artifacts_url)
-    return Mangum(create_app(settings, engine=engine, store=store), lifespan="auto")
+    The app owns its engine and store, so they live as long as the execution environment.
+    Mangum would run an ASGI lifespan around every invocation; the app has no startup or
+    shutdown work, so the lifespan is off.
+    """
+    from api.app import create_app
+
+    app = create_app(settings)
+    # Litestar is an ASGI app; Mangum's protocol type is narrower than Litestar's signature.
+    return Mangum(app, lifespan="off")  # type: ignore[arg-type]
 
 
 def with_secret_password(
