@@ -222,3 +222,10 @@ def test_artifact_retention_comes_from_variables_per_kind() -> None:
 def test_every_folder_is_a_module_or_an_example() -> None:
     for path in module_dirs():
         assert path.parent in (TERRAFORM / "modules", TERRAFORM / "examples"), path
+
+
+@pytest.mark.parametrize("module", MODULES, ids=IDS)
+def test_readme_documents_every_input_and_output(module: Module) -> None:
+    readme = (module.path / "README.md").read_text()
+    missing = [name for name in [*module.variables, *module.outputs] if f"`{name}`" not in readme]
+    assert not missing, f"{module.name}/README.md does not mention {missing}"
