@@ -50,6 +50,7 @@ class StopSignal:
         self.deadline_s = deadline_s
         self.finished = threading.Event()
         self._previous: dict[int, Any] = {}
+        self.signal_name: str | None = None
         self._watchdog: threading.Thread | None = None
 
     def __enter__(self) -> StopSignal:
@@ -64,12 +65,9 @@ class StopSignal:
             signal.signal(signum, handler)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.stop.is_set() and self._watchdog is not None:
-            return
-        self.log(
-            f"received {signal.Signals(signum).name}: finishing the current step, "
-            "saving artifacts, exiting with 3"
-        )
+        # Runs in the main thread between two bytecodes, possibly while it holds the log's
+        # lock: only set flags here; the watchdog thread does the logging.
+        self.signal_name = signal.Signals(signum).name
         self.stop.set()
         self.arm()
 
@@ -82,6 +80,11 @@ class StopSignal:
             self._watchdog.start()
 
     def _watch(self) -> None:
+        if self.signal_name:
+            self.log(
+                f"received {self.signal_name}: finishing the current step, saving artifacts, "
+                "exiting with 3"
+            )
         if not self.finished.wait(self.deadline_s):
             self.log(f"not stopped {self.deadline_s:.0f} s after the stop request: exiting now")
             os._exit(EXIT_STOPPED)

@@ -21,7 +21,7 @@ class RunLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("a", encoding="utf-8")
         self._echo = echo
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def __call__(self, message: str) -> None:
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
