@@ -1,8 +1,8 @@
 """What every request handler may depend on, built once by ``create_app``.
 
 Handlers receive these by name through Litestar's dependency injection (``engine``,
-``store``, ``settings``, ``actor``, ``token_attempt``, ``ctx``), so tests build an app with
-their own engine and store and nothing is read from module globals.
+``store``, ``settings``, ``actor``, ``token_attempt``, ``events_poll_seconds``), so tests
+build an app with their own engine and store and nothing is read from module globals.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
 from sqlalchemy import Engine
 
 from api.services.tokens import Principal
@@ -55,8 +56,8 @@ def _token_attempt(request: Request[Any, Any, Any]) -> int | None:
 
 
 def dependencies(ctx: AppContext) -> dict[str, Provide]:
-    def _ctx() -> AppContext:
-        return ctx
+    def _poll_seconds() -> float:
+        return ctx.events_poll_seconds
 
     def _engine() -> Engine:
         return ctx.engine
@@ -68,7 +69,7 @@ def dependencies(ctx: AppContext) -> dict[str, Provide]:
         return ctx.settings
 
     return {
-        "ctx": Provide(_ctx, use_cache=True, sync_to_thread=False),
+        "events_poll_seconds": Provide(_poll_seconds, use_cache=True, sync_to_thread=False),
         "engine": Provide(_engine, use_cache=True, sync_to_thread=False),
         "store": Provide(_store, use_cache=True, sync_to_thread=False),
         "settings": Provide(_settings, use_cache=True, sync_to_thread=False),
@@ -79,8 +80,8 @@ def dependencies(ctx: AppContext) -> dict[str, Provide]:
 
 # Explicit markers for the dependencies above (Litestar 3 drops inferred injection).
 EngineDep = NamedDependency[Engine]
-StoreDep = NamedDependency[ArtifactStore]
+StoreDep = NamedDependency[SkipValidation[ArtifactStore]]  # a Protocol: nothing to validate
 SettingsDep = NamedDependency[Settings]
-ContextDep = NamedDependency[AppContext]
+PollSecondsDep = NamedDependency[float]
 ActorDep = NamedDependency[str]
 TokenAttemptDep = NamedDependency[int | None]

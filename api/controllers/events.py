@@ -18,7 +18,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api.context import ContextDep, EngineDep
+from api.context import EngineDep, PollSecondsDep
 from api.problems import problem_responses
 from api.services import events
 from schemas.models import BatchStatusRead
@@ -49,14 +49,14 @@ class EventsController(Controller):
     )
     async def run_events(
         self,
-        ctx: ContextDep,
+        events_poll_seconds: PollSecondsDep,
         engine: EngineDep,
         run_id: FromPath[str],
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """A run's state changes and finished steps, until it has finished."""
         await anyio.to_thread.run_sync(events.check_run, engine, run_id)
-        interval = ctx.events_poll_seconds
+        interval = events_poll_seconds
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             cursor, idle = events.Cursor.parse(last_event_id), 0
@@ -82,14 +82,14 @@ class EventsController(Controller):
     )
     async def batch_events(
         self,
-        ctx: ContextDep,
+        events_poll_seconds: PollSecondsDep,
         engine: EngineDep,
         batch_id: FromPath[str],
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         """Every run's state changes and steps, and the batch's status, until all finish."""
         await anyio.to_thread.run_sync(events.check_batch, engine, batch_id)
-        interval = ctx.events_poll_seconds
+        interval = events_poll_seconds
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
             cursor, idle = events.Cursor.parse(last_event_id), 0

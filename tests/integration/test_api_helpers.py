@@ -26,7 +26,10 @@ from db import runner_tokens
 from db.engine import make_engine, utcnow
 from db.tables import run_events, test_runs
 
-FEATURE = {"path": "login.feature", "content": "Feature: Login\n  Scenario: ok\n    Given I open \"/\"\n"}
+FEATURE = {
+    "path": "login.feature",
+    "content": 'Feature: Login\n  Scenario: ok\n    Given I open "/"\n',
+}
 
 
 @dataclass
@@ -45,8 +48,13 @@ class Api:
         return self.client.request(method, path, headers=headers, **kwargs)
 
     def create_test_set(self, test_set_id: str = "checkout", **fields: Any) -> dict[str, Any]:
-        body = {"id": test_set_id, "name": test_set_id.title(), "features": [FEATURE],
-                "baseUrl": "http://127.0.0.1:9", **fields}
+        body = {
+            "id": test_set_id,
+            "name": test_set_id.title(),
+            "features": [FEATURE],
+            "baseUrl": "http://127.0.0.1:9",
+            **fields,
+        }
         response = self.call("POST", "/api/test-sets", json=body)
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
@@ -69,13 +77,21 @@ class Api:
             if status in ("passed", "failed", "error", "timed_out", "cancelled"):
                 values.setdefault("finished_at", now)
             conn.execute(
-                update(test_runs).where(test_runs.c.id == run_id)
+                update(test_runs)
+                .where(test_runs.c.id == run_id)
                 .values(status=status, updated_at=now, **values)
             )
-            conn.execute(insert(run_events).values(
-                run_id=run_id, attempt=values.get("attempt", current.attempt),
-                from_status=current.status, to_status=status, reason="test", actor="test", at=now,
-            ))
+            conn.execute(
+                insert(run_events).values(
+                    run_id=run_id,
+                    attempt=values.get("attempt", current.attempt),
+                    from_status=current.status,
+                    to_status=status,
+                    reason="test",
+                    actor="test",
+                    at=now,
+                )
+            )
 
     def row(self, run_id: str) -> Any:
         with self.engine.connect() as conn:
@@ -95,8 +111,10 @@ def build_api(
     store = LocalStore(tmp_path / "artifacts")
     config = Settings(home=tmp_path, database_url=database_url, artifacts_url=store.url, **settings)
     app = create_app(config, engine=engine, store=store, events_poll_seconds=events_poll_seconds)
-    tokens = {scope: create_token(engine, f"{scope} token", [scope]).secret
-              for scope in ("read", "execute", "admin")}
+    tokens = {
+        scope: create_token(engine, f"{scope} token", [scope]).secret
+        for scope in ("read", "execute", "admin")
+    }
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Api(client=client, engine=engine, store=store, settings=config, tokens=tokens)
