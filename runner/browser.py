@@ -14,6 +14,7 @@ times out is a test failure.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+
+def ffmpeg_available() -> bool:
+    """Playwright records video with its own ffmpeg build; without it a context that asks
+    for video cannot even be created, so the runner records none rather than fail."""
+    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache/ms-playwright")
+    return any(root.glob("ffmpeg-*/ffmpeg-linux")) or any(root.glob("ffmpeg-*/ffmpeg-mac"))
 
 
 class BrowserStartError(Exception):

@@ -29,7 +29,7 @@ from typing import Any
 from artifacts.store import attempt_prefix, open_store
 from config.browser import CHROMIUM_ARGS, browser_executable
 from config.settings import Settings
-from runner.browser import BrowserOptions
+from runner.browser import BrowserOptions, ffmpeg_available
 from runner.execute import EXIT_ERROR, EXIT_STOPPED, RunOptions, run_job
 from runner.reporter import HttpReporter, JobFetchError
 from runner.runlog import RunLog
@@ -146,8 +146,13 @@ def main(
                 log(f"artifacts go to {prefix} (the job said {job.artifacts_prefix!r})")
                 job = job.model_copy(update={"artifacts_prefix": prefix})
             reporter.start(job.attempt)
+            video = ffmpeg_available()
+            if not video and options is None:
+                log("no video: Playwright's ffmpeg is not installed (`playwright install ffmpeg`)")
             run_options = options or RunOptions(
-                browser=BrowserOptions(executable=browser_executable(settings), args=CHROMIUM_ARGS),
+                browser=BrowserOptions(
+                    executable=browser_executable(settings), args=CHROMIUM_ARGS, video=video
+                ),
                 steps_path=list(settings.steps_path),
                 stop=stop,
             )
