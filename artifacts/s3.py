@@ -15,9 +15,18 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from artifacts.store import StoredObject, content_type_for, safe_key
+from artifacts.store import StoredObject, content_type_for, kind_for, safe_key
+
+#: Object tag carrying the artifact kind: the bucket's lifecycle rules expire each kind on
+#: its own schedule by this tag (infra/terraform/modules/artifacts), since keys start with
+#: the run, not the kind.
+KIND_TAG = "proctor-kind"
 
 _RETRIES = Config(retries={"max_attempts": 8, "mode": "standard"}, signature_version="s3v4")
+
+
+def _kind_tagging(key: str) -> str:
+    return f"{KIND_TAG}={kind_for(key)}"
 
 
 class S3Store:
@@ -37,14 +46,21 @@ class S3Store:
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> StoredObject:
         content_type = content_type or content_type_for(key)
         self._client.put_object(
-            Bucket=self.bucket, Key=self._object_key(key), Body=data, ContentType=content_type
+            Bucket=self.bucket,
+            Key=self._object_key(key),
+            Body=data,
+            ContentType=content_type,
+            Tagging=_kind_tagging(key),
         )
         return StoredObject(key, len(data), content_type)
 
     def put_file(self, key: str, path: Path, content_type: str | None = None) -> StoredObject:
         content_type = content_type or content_type_for(key)
         self._client.upload_file(
-            str(path), self.bucket, self._object_key(key), ExtraArgs={"ContentType": content_type}
+            str(path),
+            self.bucket,
+            self._object_key(key),
+            ExtraArgs={"ContentType": content_type, "Tagging": _kind_tagging(key)},
         )
         return StoredObject(key, path.stat().st_size, content_type)
 
