@@ -42,8 +42,11 @@ module "ecs" {
   subnet_ids       = var.private_subnet_ids
   alb_subnet_ids   = var.alb_subnet_ids
   controller_image = var.controller_image
+  migrate_image    = var.migrate_image
   runner_image     = var.runner_image
   serve_api        = true
+
+  service_desired_count = var.service_desired_count
 
   database_url               = module.database.proctor_database_url
   database_secret_arn        = module.database.master_user_secret_arn

@@ -47,6 +47,18 @@ variable "controller_image" {
   description = "Image built from Dockerfile.controller, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/proctor-controller:1.4.0."
 }
 
+variable "migrate_image" {
+  type        = string
+  default     = null
+  description = "Image the one-off migration task runs; null means controller_image. Set it to the new image first during an upgrade."
+}
+
+variable "service_desired_count" {
+  type        = number
+  default     = 2
+  description = "Tasks of the API/controller service; 0 for the first apply, before the database is migrated."
+}
+
 variable "runner_image" {
   type        = string
   description = "Image built from Dockerfile.runner (or a team image derived from it)."

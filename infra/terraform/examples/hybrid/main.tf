@@ -45,10 +45,11 @@ module "ecs" {
   subnet_ids       = var.private_subnet_ids
   alb_subnet_ids   = var.alb_subnet_ids
   controller_image = var.controller_image
+  migrate_image    = var.migrate_image
   runner_image     = var.runner_image
   # The service runs the controller only; the API answers from Lambda.
   serve_api             = false
-  service_desired_count = 1
+  service_desired_count = var.service_desired_count
   service_cpu           = 512
   service_memory        = 1024
 

@@ -47,6 +47,18 @@ variable "controller_image" {
   description = "Image built from Dockerfile.controller; here it runs `proctor controller` and the one-off migrations."
 }
 
+variable "migrate_image" {
+  type        = string
+  default     = null
+  description = "Image the one-off migration task runs; null means controller_image. Set it to the new image first during an upgrade."
+}
+
+variable "service_desired_count" {
+  type        = number
+  default     = 1
+  description = "Tasks of the controller service; 0 for the first apply, before the database is migrated."
+}
+
 variable "runner_image" {
   type        = string
   description = "Image built from Dockerfile.runner (or a team image derived from it)."

@@ -246,7 +246,7 @@ resource "aws_ecs_task_definition" "migrate" {
   container_definitions = jsonencode([
     {
       name        = "migrate"
-      image       = var.controller_image
+      image       = coalesce(var.migrate_image, var.controller_image)
       essential   = true
       command     = ["db", "upgrade"]
       environment = [for key, value in local.service_environment : { name = key, value = value }]

@@ -24,6 +24,12 @@ variable "controller_image" {
   description = "Image built from Dockerfile.controller (repository:tag or @digest) for `proctor api`, `proctor controller` and `proctor db upgrade`."
 }
 
+variable "migrate_image" {
+  type        = string
+  default     = null
+  description = "Image of the one-off migration task; null uses controller_image. During an upgrade, apply the new image here first, run the migration, then move controller_image (docs/deploy.md, Upgrades)."
+}
+
 variable "runner_image" {
   type        = string
   description = "Image built from Dockerfile.runner, or a team image derived from it (examples/runner-image)."
