@@ -1,8 +1,8 @@
 """Fixtures and fakes for the runner's tests (loaded as a pytest plugin by tests/conftest.py).
 
 - ``pages_url``: the pages of tests/fixtures/pages served on 127.0.0.1 by http.server.
-- ``chromium``: one real Chromium for the whole session; in-process runs share it (a
-  runner process has one browser too), so the suite does not pay a launch per test.
+- ``chromium``: one real Chromium per test module; in-process runs share it (a runner
+  process has one browser too), so the suite does not pay a launch per test.
 - ``FakeRunnerApi``: the five runner endpoints of the API on loopback, recording what the
   runner sends; it can answer 503 (API down) or ask the run to cancel.
 """
@@ -62,8 +62,10 @@ def pages_url() -> Iterator[str]:
     server.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    # Module scope, not session: while this Playwright runs, no other code in the process
+    # can start the sync API (the PDF renderer's tests do), so it must not outlive a module.
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(
         executable_path=browser_executable(Settings()), args=list(CHROMIUM_ARGS)
