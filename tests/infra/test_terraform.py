@@ -180,9 +180,17 @@ def test_service_task_role_is_limited_to_the_runner_family_and_roles() -> None:
         "${aws_iam_role.runner_execution.arn}",
         "${aws_iam_role.runner_task.arn}",
     }
-    for action in ("ecs:DescribeTasks", "ecs:StopTask", "ecs:ListTasks"):
-        assert "*" not in by_action[action]["resources"], action
-    assert all(resource != "*" for s in statements for resource in s["resources"])
+    for action in ("ecs:DescribeTasks", "ecs:StopTask"):
+        assert by_action[action]["resources"] == ["${local.cluster_tasks_arn}"], action
+    # Only ListTasks names no resource; its cluster condition scopes it instead.
+    for statement in statements:
+        if "*" in statement["resources"]:
+            assert statement["actions"] == ["ecs:ListTasks"], statement
+            condition = statement["condition"][0]
+            assert (condition["variable"], condition["values"]) == (
+                "ecs:cluster",
+                ["${local.cluster_arn}"],
+            )
 
 
 def test_alb_drops_invalid_headers_and_listens_on_http_for_the_proxy() -> None:

@@ -78,8 +78,9 @@ resource "aws_rds_cluster_parameter_group" "this" {
   tags        = var.tags
 
   parameter {
-    name  = "rds.force_ssl"
-    value = "1"
+    name         = "rds.force_ssl"
+    value        = "1"
+    apply_method = "pending-reboot"
   }
 
   parameter {

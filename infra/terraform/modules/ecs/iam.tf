@@ -149,9 +149,11 @@ data "aws_iam_policy_document" "service_task" {
   }
 
   statement {
+    # ListTasks names no task: on Fargate there is no container instance to scope it to,
+    # so the cluster condition is what limits it.
     sid       = "ListTasksInThisCluster"
     actions   = ["ecs:ListTasks"]
-    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:container-instance/${var.name}/*"]
+    resources = ["*"]
 
     condition {
       test     = "ArnEquals"
