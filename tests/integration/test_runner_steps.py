@@ -17,6 +17,17 @@ from runner.execute import EXIT_ERROR, EXIT_FAILED, EXIT_PASSED
 from tests.runner_fixtures import FIXTURES, make_job, run_here
 
 STEPS = [str(FIXTURES / "steps")]
+STEP_MODULE = FIXTURES / "steps" / "shop_steps.py"
+
+
+def _at(function: str) -> str:
+    """``shop_steps.py:N``, N being the line of the decorator of ``function``."""
+    lines = STEP_MODULE.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith(f"def {function}("))
+    while lines[line - 2].startswith("@"):
+        line -= 1
+    return f"shop_steps.py:{line}"
+
 
 EVERYTHING = '''\
 # A comment before the feature
@@ -198,7 +209,7 @@ def test_all_of_gherkin_with_project_steps(tmp_path: Path, cucumber_schema: dict
         {"val": '"pear"', "offset": 13},
         {"val": "0.25", "offset": 23},
     ]
-    assert tables[1]["match"]["location"].endswith("shop_steps.py:46")
+    assert tables[1]["match"]["location"].endswith(_at("price_is"))
 
 
 def test_hooks_run_for_matching_tags(tmp_path: Path) -> None:
@@ -207,7 +218,7 @@ def test_hooks_run_for_matching_tags(tmp_path: Path) -> None:
 
     tagged, untagged, broken = _elements(outcome.cucumber)
     assert [s["result"]["status"] for s in tagged["steps"]] == ["passed", "passed"]
-    assert tagged["before"][0]["match"]["location"].endswith("shop_steps.py:114")
+    assert tagged["before"][0]["match"]["location"].endswith(_at("hook_before"))
     assert tagged["after"][0]["result"]["status"] == "passed"
     # The after-step hook (@watched) logged into each step's output.
     assert tagged["steps"][0]["output"] == ["after step: the scenario hook has run → passed"]
@@ -229,7 +240,7 @@ def test_ambiguous_undefined_and_broken_steps(tmp_path: Path) -> None:
     message = ambiguous["steps"][0]["result"]["error_message"]
     assert ambiguous["steps"][0]["result"]["status"] == "failed"
     assert "Ambiguous" in message
-    assert "shop_steps.py:79" in message and "shop_steps.py:84" in message
+    assert _at("ambiguous_one") in message and _at("ambiguous_two") in message
 
     assert [s["result"]["status"] for s in undefined["steps"]] == ["undefined", "skipped"]
     snippet = undefined["steps"][0]["result"]["error_message"]
@@ -298,3 +309,29 @@ def test_a_german_feature_runs_in_chromium(
     assert second["name"] == "Liste mit 3 Einträgen"
     assert all(s["result"]["status"] == "passed" for e in (first, second) for s in e["steps"])
     assert outcome.exit_code == EXIT_PASSED
+
+
+def test_a_crashed_page_is_a_run_error(chromium: Browser, pages_url: str, tmp_path: Path) -> None:
+    feature = """\
+Feature: Crash
+  Scenario: the renderer dies
+    Given I open "index.html"
+    When the page crashes
+    Then I should see "Welcome to the shop"
+
+  Scenario: never runs
+    Given I open "index.html"
+"""
+    job = make_job({"crash.feature": feature}, base_url=pages_url)
+    outcome, reporter, store = run_here(
+        job, tmp_path, browser=chromium, steps_path=STEPS, video=False
+    )
+    assert outcome.exit_code == EXIT_ERROR
+    assert outcome.error and "renderer process crashed" in outcome.error
+    assert [r.status for r in reporter.steps] == ["passed", "failed", "skipped", "skipped"]
+    assert reporter.results[0].error == outcome.error
+    assert (
+        "renderer process crashed"
+        in (store.get_bytes("runs/run-1/attempt-1/runner.log") or b"").decode()
+    )
+    assert chromium.is_connected()  # only that page died
