@@ -17,7 +17,6 @@ screenshots, video, trace and a partial cucumber.json.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import shutil
 import tempfile
@@ -34,7 +33,7 @@ from cucumber_tag_expressions import parse as parse_tags
 from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
-from artifacts.store import ArtifactStore, StoredObject, content_type_for, kind_for
+from artifacts.store import ArtifactStore, StoredObject
 from runner import features as gherkin
 from runner.browser import (
     BrowserCrashed,
@@ -44,11 +43,14 @@ from runner.browser import (
     ScenarioSession,
 )
 from runner.context import Embedding, StepContext, StepRecord
-from runner.cucumber import cucumber_json
-from runner.junit import junit_xml
 from runner.library import Ambiguous, Hook, StepLibrary, StepLoadError, build_library
+from runner.publish import SCRATCH, artifact_reports, upload_folder, write_reports
 from runner.reporter import Reporter
 from runner.results import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_PASSED,
+    EXIT_STOPPED,
     FAILED,
     PASSED,
     PENDING,
@@ -57,15 +59,13 @@ from runner.results import (
     HookResult,
     ScenarioResult,
     StepResult,
+    exit_code_for,
     summarize,
-    verdict_passed,
 )
 from runner.runlog import RunLog
 from runner.steps import Pending
-from runner.trace import merge_traces
-from schemas.models import ArtifactReport, RunnerJob, RunnerResult, StepReport, Summary
+from schemas.models import RunnerJob, RunnerResult, StepReport, Summary
 
-EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_STOPPED = 0, 1, 2, 3
 MAX_ERROR_CHARS = 4000
 
 
@@ -251,7 +251,7 @@ class JobRun:
         assert self.library is not None
         where = f"{scenario.feature.path}:{scenario.line}"
         self.log(f"scenario {index}: {scenario.name!r} ({where})")
-        session = ScenarioSession(self.host, self.work / ".scratch" / f"{index:03d}", scenario.name)
+        session = ScenarioSession(self.host, self.work / SCRATCH / f"{index:03d}", scenario.name)
         ctx = StepContext(
             base_url=self.job.base_url,
             scenario=scenario,
@@ -312,7 +312,7 @@ class JobRun:
         finally:
             video, trace = session.close(
                 self.work / "videos" / f"{index:03d}-{_slug(scenario.name)}.webm",
-                self.work / ".scratch" / f"trace-{index:03d}.zip",
+                self.work / SCRATCH / f"trace-{index:03d}.zip",
             )
             if video:
                 result.video = video.relative_to(self.work).as_posix()
@@ -328,50 +328,6 @@ class JobRun:
             result.steps.append(step_result)
             self._report(scenario, step_result)
         return result
-
-    # ----- artifacts -----------------------------------------------------------------------
-
-    def write_reports(
-        self, loaded: gherkin.Loaded, results: list[ScenarioResult]
-    ) -> list[dict[str, Any]]:
-        report = cucumber_json(loaded.features, results)
-        (self.work / "cucumber.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        (self.work / "junit.xml").write_bytes(junit_xml(results, name=self.job.test_set_id))
-        if merge_traces(self.traces, self.work / "trace.zip"):
-            self.log(f"trace: {len(self.traces)} scenario trace(s) in trace.zip")
-        return report
-
-    def _upload_one(self, path: Path, key: str) -> StoredObject | None:
-        delay = 0.5
-        for attempt in range(1, self.options.upload_attempts + 1):
-            try:
-                return self.store.put_file(key, path, content_type_for(key))
-            except Exception as err:
-                self.log(f"upload of {key} failed (attempt {attempt}): {err!r}")
-                if attempt < self.options.upload_attempts:
-                    time.sleep(delay)
-                    delay *= 2
-        return None
-
-    def upload(self) -> list[StoredObject]:
-        """Everything in the attempt folder but scratch files; runner.log last."""
-        files = sorted(
-            path
-            for path in self.work.rglob("*")
-            if path.is_file()
-            and ".scratch" not in path.relative_to(self.work).parts
-            and path.name != "runner.log"
-        )
-        files.append(self.work / "runner.log")
-        stored: list[StoredObject] = []
-        for path in files:
-            relative = path.relative_to(self.work).as_posix()
-            if path.name == "runner.log":
-                self.log(f"uploaded {len(stored)} artifact(s) to {self.store.url}/{self.prefix}")
-            item = self._upload_one(path, self.prefix + relative)
-            if item is not None:
-                stored.append(item)
-        return stored
 
 
 def _select(scenarios: list[gherkin.Scenario], tags: str | None) -> list[gherkin.Scenario]:
@@ -438,16 +394,13 @@ def run_job(
     finally:
         run.host.close()
 
-    if run.error:
-        exit_code = EXIT_ERROR
-    elif options.stop.is_set():
-        exit_code = EXIT_STOPPED
-    else:
-        exit_code = EXIT_PASSED if verdict_passed(results) else EXIT_FAILED
+    exit_code = exit_code_for(error=run.error, stopped=options.stop.is_set(), results=results)
     summary = summarize(results)
     report: list[dict[str, Any]] = []
     try:
-        report = run.write_reports(loaded, results)
+        report = write_reports(
+            work, loaded.features, results, run.traces, suite_name=job.test_set_id, log=log
+        )
     except Exception as err:
         log(f"writing the reports failed: {_error_text(err)}")
         if exit_code != EXIT_STOPPED:
@@ -458,19 +411,8 @@ def run_job(
         f"undefined {s.undefined}, skipped {s.skipped}"
         + (f"; error: {run.error}" if run.error else "")
     )
-    stored = run.upload()
-    reporter.artifacts(
-        [
-            ArtifactReport(
-                attempt=job.attempt,
-                kind=kind_for(item.key),
-                key=item.key,
-                content_type=item.content_type,
-                size=item.size,
-            )
-            for item in stored
-        ]
-    )
+    stored = upload_folder(work, store, run.prefix, log=log, attempts=options.upload_attempts)
+    reporter.artifacts(artifact_reports(job.attempt, stored))
     error = run.error or ("stopped by SIGTERM or cancel" if exit_code == EXIT_STOPPED else None)
     reporter.result(
         RunnerResult(attempt=job.attempt, exit_code=exit_code, summary=summary, error=error)

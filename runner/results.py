@@ -20,6 +20,9 @@ from schemas.models import Counts, Summary
 
 PASSED, FAILED, SKIPPED, UNDEFINED, PENDING = "passed", "failed", "skipped", "undefined", "pending"
 
+# The runner's exit codes (DESIGN.md): what the controller turns into the run's status.
+EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_STOPPED = 0, 1, 2, 3
+
 
 @dataclass
 class StepResult:
@@ -107,3 +110,12 @@ def summarize(results: list[ScenarioResult]) -> Summary:
 def verdict_passed(results: list[ScenarioResult]) -> bool:
     """Every scenario passed (an empty selection passes, as in Cucumber)."""
     return all(r.status == PASSED for r in results)
+
+
+def exit_code_for(*, error: str | None, stopped: bool, results: list[ScenarioResult]) -> int:
+    """No verdict beats a stop, a stop beats the verdict (the rest was never run)."""
+    if error:
+        return EXIT_ERROR
+    if stopped:
+        return EXIT_STOPPED
+    return EXIT_PASSED if verdict_passed(results) else EXIT_FAILED

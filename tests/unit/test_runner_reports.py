@@ -9,11 +9,22 @@ from pathlib import Path
 
 import jsonschema
 
+from artifacts.store import LocalStore, StoredObject
 from runner.context import StepRecord, resolve_url
 from runner.cucumber import cucumber_json
 from runner.features import load
 from runner.junit import junit_xml
-from runner.results import FAILED, PASSED, SKIPPED, UNDEFINED, ScenarioResult, StepResult, summarize
+from runner.publish import artifact_reports, upload_folder
+from runner.results import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    UNDEFINED,
+    ScenarioResult,
+    StepResult,
+    exit_code_for,
+    summarize,
+)
 from runner.trace import merge_traces
 from schemas.models import FeatureFile
 from tests.runner_fixtures import SCHEMA
@@ -135,3 +146,59 @@ def test_traces_merge_into_one_zip_per_attempt(tmp_path: Path) -> None:
         ]
         assert merged.read("002-trace.trace") == b"trace 2"
     assert not merge_traces([], tmp_path / "none.zip")
+
+
+def test_exit_codes() -> None:
+    _, results = _results()
+    passed = [
+        ScenarioResult(
+            results[0].scenario, steps=[StepResult(results[0].scenario.steps[0], PASSED)]
+        )
+    ]
+    assert exit_code_for(error=None, stopped=False, results=passed) == 0
+    assert exit_code_for(error=None, stopped=False, results=[]) == 0
+    assert exit_code_for(error=None, stopped=False, results=results) == 1
+    assert exit_code_for(error=None, stopped=True, results=results) == 3
+    assert exit_code_for(error="parse", stopped=True, results=results) == 2
+
+
+class FlakyStore(LocalStore):
+    """A local store whose first uploads of each key fail, as a flaky network would."""
+
+    def __init__(self, root: Path, failures: int) -> None:
+        super().__init__(root)
+        self.failures = failures
+        self.tries: dict[str, int] = {}
+
+    def put_file(self, key: str, path: Path, content_type: str | None = None) -> StoredObject:
+        self.tries[key] = self.tries.get(key, 0) + 1
+        if self.tries[key] <= self.failures:
+            raise ConnectionError("network down")
+        return super().put_file(key, path, content_type)
+
+
+def test_uploads_are_retried_with_backoff_and_runner_log_goes_last(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "screenshots").mkdir(parents=True)
+    (work / ".scratch").mkdir()
+    (work / "cucumber.json").write_text("[]")
+    (work / "screenshots" / "001-x.png").write_bytes(b"png")
+    (work / ".scratch" / "video.tmp").write_bytes(b"scratch")
+    (work / "runner.log").write_text("log\n")
+    store = FlakyStore(tmp_path / "store", failures=2)
+    sleeps: list[float] = []
+    lines: list[str] = []
+    stored = upload_folder(work, store, "runs/r/attempt-1/", log=lines.append, sleep=sleeps.append)
+    assert [s.key for s in stored] == [
+        "runs/r/attempt-1/cucumber.json",
+        "runs/r/attempt-1/screenshots/001-x.png",
+        "runs/r/attempt-1/runner.log",
+    ]
+    assert sleeps == [0.5, 1.0] * 3  # two failures per file, doubling
+    assert [r.kind for r in artifact_reports(1, stored)] == ["cucumber_json", "screenshot", "log"]
+
+    broken = FlakyStore(tmp_path / "broken", failures=99)
+    assert (
+        upload_folder(work, broken, "p/", log=lines.append, sleep=lambda _: None, attempts=3) == []
+    )
+    assert any("attempt 3 of 3" in line for line in lines)
