@@ -96,6 +96,19 @@ def test_handler_serves_healthz(event: Any, sqlite_url: str, tmp_path: Path) -> 
 
 
 @needs_app
+def test_the_app_has_no_lifespan_work_that_lifespan_off_would_skip(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from api.app import create_app
+
+    app = create_app(_settings(sqlite_url, tmp_path))
+    assert (app.on_startup, app.on_shutdown, app._lifespan_managers) == ([], [], []), (
+        "the app gained lifespan hooks: make_handler must run them once per execution "
+        "environment (Mangum's lifespan='auto' would run them around every invocation)"
+    )
+
+
+@needs_app
 def test_handler_keeps_the_app_between_invocations(sqlite_url: str, tmp_path: Path) -> None:
     builds: list[int] = []
 
