@@ -7,12 +7,15 @@ auto-waiting locators, and that a failure leaves a real screenshot, video and tr
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from runner.execute import EXIT_FAILED, EXIT_PASSED
 from tests.runner_fixtures import make_job, run_here
@@ -197,3 +200,57 @@ def test_every_builtin_step_fails_with_a_screenshot(
 
     junit = (store.get_bytes("runs/run-1/attempt-1/junit.xml") or b"").decode()
     assert junit.count("<testcase") == 21 and junit.count("<failure") == 21
+
+
+def test_the_merged_trace_opens_in_playwrights_trace_viewer(
+    chromium: Browser, pages_url: str, tmp_path: Path
+) -> None:
+    feature = """\
+Feature: Traced
+  Scenario: one
+    Given I open "index.html"
+    When I click "#reveal"
+
+  Scenario: two
+    Given I open "form.html"
+    When I fill "#name" with "Zed"
+"""
+    job = make_job({"traced.feature": feature}, base_url=pages_url)
+    outcome, _, store = run_here(job, tmp_path, browser=chromium, video=False)
+    assert outcome.exit_code == EXIT_PASSED
+    trace = store.local_path("runs/run-1/attempt-1/trace.zip")
+
+    viewer = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "playwright",
+            "show-trace",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            str(trace),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert viewer.stdout is not None
+        url = None
+        for _ in range(10):  # "Listening on http://127.0.0.1:PORT", after a blank line
+            url = re.search(r"http://127\.0\.0\.1:\d+", viewer.stdout.readline())
+            if url:
+                break
+        assert url, "the trace viewer did not say where it listens"
+        context = chromium.new_context()
+        page = context.new_page()
+        page.goto(url.group(0) + "/")
+        # Both scenarios' contexts are in the one file: each one's actions are listed.
+        for action in ('Fill "Zed"', "Click", "index.html", "form.html"):
+            expect(page.get_by_text(action).first).to_be_visible(timeout=30_000)
+        context.close()
+    finally:
+        viewer.kill()
+        viewer.wait()
