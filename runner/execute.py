@@ -30,10 +30,14 @@ from typing import Any
 
 from cucumber_tag_expressions import TagExpressionError
 from cucumber_tag_expressions import parse as parse_tags
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from playwright.sync_api import Browser
 from playwright.sync_api import Error as PlaywrightError
 
 from artifacts.store import ArtifactStore, StoredObject
+from config.tracing import context_from_traceparent
 from runner import features as gherkin
 from runner.browser import (
     BrowserCrashed,
@@ -80,6 +84,8 @@ class RunOptions:
     shared_browser: Browser | None = None  # tests share one Chromium across jobs
     library: StepLibrary | None = None  # default: built-ins + steps_path
     upload_attempts: int = 4
+    tracer: Tracer | None = None  # default: the global provider's (no-op unless configured)
+    traceparent: str | None = None  # W3C parent of the run's span; default the job's
 
 
 @dataclass
@@ -136,6 +142,7 @@ class JobRun:
         self.error: str | None = None
         self.host = BrowserHost(options.browser, shared=options.shared_browser)
         self.library: StepLibrary | None = None
+        self.tracer = options.tracer or trace.get_tracer("proctor.runner")
 
     # ----- steps and hooks ---------------------------------------------------------------
 
@@ -277,7 +284,12 @@ class JobRun:
                     break
             for step in scenario.steps:
                 skipping = skipping or self.options.stop.is_set()
-                step_result = self._run_step(ctx, step, skipping)
+                with self.tracer.start_as_current_span(
+                    f"{step.keyword.strip()} {step.text}",
+                    attributes={"proctor.step.line": step.line},
+                ) as span:
+                    step_result = self._run_step(ctx, step, skipping)
+                    _end_span(span, step_result.status, step_result.error)
                 result.steps.append(step_result)
                 self.log(
                     f"  {step_result.status:9} {step.keyword}{step.text}"
@@ -330,6 +342,12 @@ class JobRun:
         return result
 
 
+def _end_span(span: Span, status: str, error: str | None) -> None:
+    span.set_attribute("proctor.status", status)
+    if status == FAILED or error:
+        span.set_status(Status(StatusCode.ERROR, (error or status)[:500]))
+
+
 def _select(scenarios: list[gherkin.Scenario], tags: str | None) -> list[gherkin.Scenario]:
     if not tags or not tags.strip():
         return scenarios
@@ -352,6 +370,16 @@ def run_job(
     own_log = log is None
     log = log or RunLog(work / "runner.log")
     run = JobRun(job, store, reporter, options, work, log)
+    root = run.tracer.start_span(
+        "proctor.runner",
+        context=context_from_traceparent(options.traceparent or job.traceparent),
+        attributes={
+            "proctor.run_id": job.run_id,
+            "proctor.attempt": job.attempt,
+            "proctor.test_set_id": job.test_set_id,
+        },
+    )
+    attached = otel_context.attach(trace.set_span_in_context(root))
     log(
         f"run {job.run_id} attempt {job.attempt}: test set {job.test_set_id!r}, "
         f"{len(job.features)} feature file(s), base URL {job.base_url or '(none)'}, "
@@ -382,7 +410,18 @@ def run_job(
             if options.stop.is_set() or run.error:
                 results.append(run.not_run(scenario))
                 continue
-            results.append(run.run_scenario(index, scenario))
+            with run.tracer.start_as_current_span(
+                f"scenario {scenario.name}",
+                attributes={
+                    "proctor.feature": scenario.feature.path,
+                    "proctor.scenario.line": scenario.line,
+                    "proctor.tags": scenario.tags,
+                },
+            ) as span:
+                result = run.run_scenario(index, scenario)
+                failure = result.failure
+                _end_span(span, result.status, failure[1] if failure else None)
+            results.append(result)
         if options.stop.is_set():
             log("stopped: the scenarios not run are reported skipped")
     except RunAborted as err:
@@ -417,6 +456,10 @@ def run_job(
     reporter.result(
         RunnerResult(attempt=job.attempt, exit_code=exit_code, summary=summary, error=error)
     )
+    root.set_attribute("proctor.exit_code", exit_code)
+    _end_span(root, "passed" if exit_code == EXIT_PASSED else "failed", error)
+    root.end()
+    otel_context.detach(attached)
     if own_log:
         log.close()
     if own_work:
