@@ -3,8 +3,9 @@
 Everything an attempt leaves lives in one local folder laid out as the store expects
 (``cucumber.json``, ``junit.xml``, ``screenshots/``, ``videos/``, ``trace.zip``,
 ``runner.log``; scratch files under ``.scratch/`` stay behind). Uploading is one file at
-a time, each retried with backoff on top of the store's own retries, ``runner.log`` last
-so it records the uploads before it.
+a time, each retried with backoff on top of the store's own retries (once one file has
+failed every attempt, the rest get one each), ``runner.log`` last so it records the
+uploads before it.
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ def upload_folder(
         item = _upload_one(store, path, key, attempts=attempts, log=log, sleep=sleep)
         if item is not None:
             stored.append(item)
+        else:
+            # The store is down, not one object unlucky: try each remaining file once, so a
+            # stopping runner is not held up by many rounds of backoff.
+            attempts = 1
     log(
         f"uploaded {len(stored)} of {len(files)} artifact(s) to {store.url}/{prefix}, "
         "then runner.log"

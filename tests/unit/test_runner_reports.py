@@ -202,3 +202,5 @@ def test_uploads_are_retried_with_backoff_and_runner_log_goes_last(tmp_path: Pat
         upload_folder(work, broken, "p/", log=lines.append, sleep=lambda _: None, attempts=3) == []
     )
     assert any("attempt 3 of 3" in line for line in lines)
+    # After the first file failed every attempt, the others were tried once each.
+    assert broken.tries == {"p/cucumber.json": 3, "p/screenshots/001-x.png": 1, "p/runner.log": 1}
