@@ -30,6 +30,7 @@ from api.controllers.runs import RunsController
 from api.controllers.test_sets import TestSetsController
 from api.controllers.tokens import TokensController
 from api.edge import EdgeMiddleware
+from api.openapi import exact_document
 from api.problems import EXCEPTION_HANDLERS
 from artifacts.store import ArtifactStore, open_store
 from config.settings import Settings
@@ -116,25 +117,8 @@ def create_app(
         debug=False,
     )
     _open_options_routes(app)
-    _optional_bodies(app)
+    exact_document(app)
     return app
-
-
-#: Routes whose JSON body may be left out (Litestar marks every body required).
-OPTIONAL_BODIES = (
-    ("/api/test-runs/execute/{test_set_id}", "post"),
-    ("/api/test-runs/execute-all", "post"),
-)
-
-
-def _optional_bodies(app: Litestar) -> None:
-    from litestar._openapi.plugin import OpenAPIPlugin
-
-    document = app.plugins.get(OpenAPIPlugin).provide_openapi()
-    for path, method in OPTIONAL_BODIES:
-        operation = getattr(document.paths[path], method) if document.paths else None
-        if operation is not None and operation.request_body is not None:
-            operation.request_body.required = False  # type: ignore[union-attr]
 
 
 def _open_options_routes(app: Litestar) -> None:

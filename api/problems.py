@@ -18,6 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DataError
 
 from api.services.errors import ServiceError
 from schemas.states import TransitionError
@@ -89,6 +90,13 @@ def _pydantic_error(request: Request[Any, Any, Any], exc: PydanticValidationErro
     return problem(request, 422, "the request is not valid", errors=errors)
 
 
+def _data_error(request: Request[Any, Any, Any], exc: DataError) -> Response[Any]:
+    log.info("database refused a value on %s: %s", request.url.path, exc.orig)
+    return problem(
+        request, 422, "a value cannot be stored (for example, it contains a NUL character)"
+    )
+
+
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else None
     if exc.status_code >= 500:
@@ -107,6 +115,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     TransitionError: _transition_error,
     ValidationException: _validation_error,
     PydanticValidationError: _pydantic_error,
+    DataError: _data_error,
     HTTPException: _http_error,
     Exception: _unexpected,
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
@@ -25,8 +25,12 @@ class Shape(BaseModel):
     )
 
 
+#: Relative, '/'-separated, no segment starting with '.', ending in .feature.
+FEATURE_PATH = r"^[^/\\.\x00][^/\\\x00]*(/[^/\\.\x00][^/\\\x00]*)*\.feature$"
+
+
 class FeatureFile(Shape):
-    path: Annotated[str, Field(min_length=1, max_length=512)]
+    path: Annotated[str, Field(min_length=1, max_length=512, pattern=FEATURE_PATH)]
     content: Annotated[str, Field(max_length=1_000_000)]
 
     @field_validator("path")
@@ -57,7 +61,7 @@ class TestSetBody(Shape):
 
 
 class TestSetCreate(TestSetBody):
-    id: str
+    id: Annotated[str, Field(pattern=SLUG.pattern, max_length=64)]
 
     @field_validator("id")
     @classmethod
@@ -258,7 +262,7 @@ class RunEvent(Shape):
 
 class TokenCreate(Shape):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    scopes: Annotated[list[str], Field(min_length=1)]
+    scopes: Annotated[list[Literal["read", "execute", "admin"]], Field(min_length=1)]
 
 
 class TokenInfo(Shape):

@@ -35,7 +35,7 @@ class BatchesController(Controller):
             ExecuteAllRequest | None, Body(description="Optional; narrows the batch.")
         ] = None,
     ) -> BatchCreated:
-        """One run per enabled test set, as one batch (422 when none matches)."""
+        """One run per enabled test set, as one batch (404 when none matches)."""
         return execute.execute_all(
             engine,
             data or ExecuteAllRequest(),

