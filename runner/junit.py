@@ -7,9 +7,19 @@ and a scenario that never ran (stopped run) is ``skipped``.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from runner.results import FAILED, PASSED, SKIPPED, ScenarioResult
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text XML 1.0 can carry: colour codes (tools' output in messages) dropped, other
+    control characters shown as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", _ANSI.sub("", text))
 
 
 def junit_xml(results: list[ScenarioResult], *, name: str = "proctor") -> bytes:
@@ -21,7 +31,9 @@ def junit_xml(results: list[ScenarioResult], *, name: str = "proctor") -> bytes:
     total_time = 0.0
     for path, scenarios in by_feature.items():
         feature = scenarios[0].scenario.feature
-        suite = ET.SubElement(suites, "testsuite", name=feature.name or path, file=path)
+        suite = ET.SubElement(
+            suites, "testsuite", name=xml_text(feature.name or path), file=xml_text(path)
+        )
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         suite_time = 0.0
         for result in scenarios:
@@ -31,9 +43,9 @@ def junit_xml(results: list[ScenarioResult], *, name: str = "proctor") -> bytes:
             case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=feature.name or path,
-                name=result.scenario.name or f"line {result.scenario.line}",
-                file=path,
+                classname=xml_text(feature.name or path),
+                name=xml_text(result.scenario.name or f"line {result.scenario.line}"),
+                file=xml_text(path),
                 line=str(result.scenario.line),
                 time=f"{seconds:.3f}",
             )
@@ -44,6 +56,7 @@ def junit_xml(results: list[ScenarioResult], *, name: str = "proctor") -> bytes:
             elif status == FAILED:
                 counts["failures"] += 1
                 what, message = result.failure or ("", "")
+                what, message = xml_text(what), xml_text(message)
                 failure = ET.SubElement(
                     case,
                     "failure",
@@ -54,7 +67,9 @@ def junit_xml(results: list[ScenarioResult], *, name: str = "proctor") -> bytes:
             elif status != PASSED:
                 counts["failures"] += 1
                 missing = [
-                    f"{s.step.keyword}{s.step.text}" for s in result.steps if s.status == status
+                    xml_text(f"{s.step.keyword}{s.step.text}")
+                    for s in result.steps
+                    if s.status == status
                 ]
                 failure = ET.SubElement(
                     case,
@@ -62,10 +77,12 @@ def junit_xml(results: list[ScenarioResult], *, name: str = "proctor") -> bytes:
                     type=status,
                     message=f"{status} step: {missing[0]}" if missing else status,
                 )
-                failure.text = "\n".join(
-                    s.error or f"{s.step.keyword}{s.step.text}"
-                    for s in result.steps
-                    if s.status == status
+                failure.text = xml_text(
+                    "\n".join(
+                        s.error or f"{s.step.keyword}{s.step.text}"
+                        for s in result.steps
+                        if s.status == status
+                    )
                 )
         for key, value in counts.items():
             suite.set(key, str(value))

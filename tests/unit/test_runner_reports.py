@@ -204,3 +204,12 @@ def test_uploads_are_retried_with_backoff_and_runner_log_goes_last(tmp_path: Pat
     assert any("attempt 3 of 3" in line for line in lines)
     # After the first file failed every attempt, the others were tried once each.
     assert broken.tries == {"p/cucumber.json": 3, "p/screenshots/001-x.png": 1, "p/runner.log": 1}
+
+
+def test_junit_survives_colour_codes_and_control_characters() -> None:
+    _, results = _results()
+    results[0].steps[1].error = "\x1b[31mred\x1b[0m output\x00 with a NUL"
+    root = ET.fromstring(junit_xml(results))
+    failure = root.find("./testsuite/testcase/failure")
+    assert failure is not None and failure.text is not None
+    assert "red output\ufffd with a NUL" in failure.text
