@@ -54,8 +54,9 @@ def _elements(report: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_example_features_pass_with_the_example_steps(
-    tmp_path: Path, chromium: Browser, shop_url: str
+    tmp_path: Path, chromium: Browser, shop_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("PROCTOR_RUNNER_TOKEN", "r1.run-1.1.secret")  # as the launcher sets it
     job = make_job(_features(), base_url=shop_url)
     outcome, reporter, store = run_here(
         job, tmp_path, browser=chromium, steps_path=[str(STEPS)], video=False, timeout_ms=10_000
@@ -70,7 +71,7 @@ def test_example_features_pass_with_the_example_steps(
     assert not_passed == []
     assert outcome.exit_code == EXIT_PASSED, outcome.error
     assert outcome.summary.scenarios.model_dump() == {
-        "passed": 6,
+        "passed": 7,
         "failed": 0,
         "skipped": 0,
         "undefined": 0,
@@ -105,6 +106,11 @@ def test_example_features_pass_with_the_example_steps(
     assert "before" not in sign_in and "after" not in sign_in
     assert sign_in["steps"][2]["output"] == ["signed in as ada@example.com"]
     assert sign_in["steps"][2]["doc_string"]["content_type"] == "json"
+
+    # The command step ran a shell with the base URL in its environment, without the token.
+    command = by_name["A command sees the base URL but not the runner's token"]["steps"]
+    assert f"testing {shop_url}" in command[0]["output"][0]
+    assert command[4]["name"] == "the command should fail"  # the token was set, yet not seen
 
     # Gherkin in German, with the built-in steps.
     assert by_name["Eine Suche findet den Becher"]["keyword"] == "Szenario"
