@@ -34,6 +34,7 @@ from runner.browser import BrowserOptions, ffmpeg_available
 from runner.execute import EXIT_ERROR, EXIT_STOPPED, RunOptions, run_job
 from runner.reporter import HttpReporter, JobFetchError
 from runner.runlog import RunLog
+from schemas.models import RunnerResult, Summary
 
 STOP_DEADLINE_S = 24.0  # from SIGTERM to a hard exit; ECS sends SIGKILL at 30 s
 REPORT_FLUSH_S = 30.0  # time to deliver buffered reports after a normal end
@@ -161,14 +162,20 @@ def main(
                 traceparent=os.environ.get("TRACEPARENT") or None,
             )
             run_options.work_dir = work
+            started = time.monotonic()
             try:
                 store = open_store(settings.artifacts_url)
-            except ValueError as err:
-                log(f"run error: {err}")
+                outcome = run_job(job, store, reporter, run_options, log=log)
+            except Exception as err:  # no store, or a runner bug: still a result, never a hang
+                message = f"the runner could not run: {type(err).__name__}: {err}"
+                log(f"run error: {message}")
+                reporter.result(
+                    RunnerResult(
+                        attempt=job.attempt, exit_code=EXIT_ERROR, summary=Summary(), error=message
+                    )
+                )
                 reporter.close(REPORT_FLUSH_STOPPING_S)
                 return EXIT_ERROR
-            started = time.monotonic()
-            outcome = run_job(job, store, reporter, run_options, log=log)
             flush = (
                 min(REPORT_FLUSH_STOPPING_S, report_flush_s) if stop.is_set() else report_flush_s
             )

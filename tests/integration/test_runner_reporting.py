@@ -120,3 +120,23 @@ def test_a_cancel_answered_to_a_heartbeat_stops_the_run_with_exit_3(
         "asks this run to stop"
         in (tmp_path / "store" / "runs" / "run-1" / "attempt-1" / "runner.log").read_text()
     )
+
+
+def test_an_unusable_artifact_store_is_a_run_error_reported_to_the_api(tmp_path: Path) -> None:
+    job = make_job({"shop.feature": FEATURE})
+    with FakeRunnerApi(job) as api:
+        settings = _settings(api, tmp_path).model_copy(update={"artifacts_url": "ftp://nowhere"})
+        assert main("run-1", settings) == 2
+        assert api.results[0]["exitCode"] == 2
+        assert "ftp://nowhere" in api.results[0]["error"]
+
+
+def test_a_forbidden_token_is_a_run_error_without_a_run(tmp_path: Path) -> None:
+    job = make_job({"shop.feature": FEATURE})
+    with FakeRunnerApi(job, token="r1.run-1.1.right") as api:
+        settings = _settings(api, tmp_path).model_copy(update={"runner_token": "r1.run-1.1.wrong"})
+        assert main("run-1", settings) == 2
+        assert api.results == [] and api.heartbeats == 0
+    # The log still lands in the attempt's folder (the attempt comes from the token).
+    log = (tmp_path / "store" / "runs" / "run-1" / "attempt-1" / "runner.log").read_text()
+    assert "403" in log
