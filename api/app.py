@@ -7,7 +7,6 @@ and the artifact store come from the settings unless the caller passes its own.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from litestar import Litestar
@@ -19,6 +18,7 @@ from litestar.plugins.pydantic import PydanticPlugin
 from litestar.router import Router
 from sqlalchemy import Engine
 
+from api import tracing
 from api.auth import require_json_body, require_scope
 from api.context import AppContext, dependencies
 from api.controllers.artifacts import ArtifactsController
@@ -48,15 +48,6 @@ CONTROLLERS = [
 ]
 
 
-def _opentelemetry(config: Any) -> list[Any]:
-    """Tracing middleware when asked for, or when an OTLP endpoint is configured."""
-    if config is None and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        return []
-    from litestar.contrib.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-
-    return [OpenTelemetryPlugin(config or OpenTelemetryConfig())]
-
-
 def create_app(
     settings: Settings,
     *,
@@ -66,7 +57,7 @@ def create_app(
     opentelemetry_config: Any = None,
 ) -> Litestar:
     """The API. ``events_poll_seconds``: how often an open event stream reads the database.
-    ``opentelemetry_config``: a ``litestar.contrib.opentelemetry.OpenTelemetryConfig``
+    ``opentelemetry_config``: a ``litestar.plugins.opentelemetry.OpenTelemetryConfig``
     to trace requests (off by default unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set)."""
     ctx = AppContext(
         settings=settings,
@@ -111,7 +102,7 @@ def create_app(
         if settings.cors_origins
         else None,
         request_max_body_size=settings.max_request_bytes,
-        plugins=[PydanticPlugin(prefer_alias=True), *_opentelemetry(opentelemetry_config)],
+        plugins=[PydanticPlugin(prefer_alias=True), *tracing.plugins(opentelemetry_config)],
         openapi_config=openapi,
         state=_state(ctx),
         debug=False,

@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import Body, FromPath
 
+from api import tracing
 from api.context import ActorDep, EngineDep
 from api.controllers.runs import IdempotencyKey, TraceParent
 from api.problems import problem_responses
@@ -40,7 +41,7 @@ class BatchesController(Controller):
             engine,
             data or ExecuteAllRequest(),
             actor=actor,
-            traceparent=traceparent,
+            traceparent=tracing.traceparent(traceparent),
             idempotency_key=idempotency_key,
         )
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 
+from api import tracing
 from api.context import ActorDep, EngineDep
 from api.problems import problem_responses
 from api.services import execute, runs
@@ -60,7 +61,7 @@ class RunsController(Controller):
             test_set_id,
             data or ExecuteRequest(),
             actor=actor,
-            traceparent=traceparent,
+            traceparent=tracing.traceparent(traceparent),
             idempotency_key=idempotency_key,
         )
 

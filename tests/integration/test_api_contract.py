@@ -310,3 +310,37 @@ def test_the_spine_works_on_sqlite(sqlite_api: Api) -> None:
         400,
     )
     assert api.count(test_runs) == 2
+
+
+def test_a_traced_request_leaves_its_traceparent_on_the_run(pg_url: str, tmp_path: Any) -> None:
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig
+    from litestar.testing import TestClient
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from api.app import create_app
+    from config.settings import Settings
+    from db.engine import make_engine
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    engine = make_engine(pg_url)
+    app = create_app(
+        Settings(home=tmp_path, database_url=pg_url, auth="disabled"),
+        engine=engine,
+        opentelemetry_config=OpenTelemetryConfig(tracer_provider=provider),
+    )
+    try:
+        with TestClient(app) as client:
+            client.post("/api/test-sets", json={"id": "t", "name": "T"})
+            run = client.post("/api/test-runs/execute/t").json()
+        with engine.connect() as conn:
+            context = conn.execute(
+                select(test_runs.c.trace_context).where(test_runs.c.id == run["id"])
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    trace_ids = {format(span.context.trace_id, "032x") for span in exporter.get_finished_spans()}
+    assert context["traceparent"].split("-")[1] in trace_ids
