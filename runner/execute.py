@@ -17,6 +17,7 @@ screenshots, video, trace and a partial cucumber.json.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 import tempfile
@@ -38,6 +39,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from artifacts.store import ArtifactStore, StoredObject
 from config.tracing import context_from_traceparent
+from runner import builtin_steps
 from runner import features as gherkin
 from runner.browser import (
     BrowserCrashed,
@@ -71,6 +73,7 @@ from runner.steps import Pending
 from schemas.models import RunnerJob, RunnerResult, StepReport, Summary
 
 MAX_ERROR_CHARS = 4000
+_PLAYWRIGHT = f"{os.sep}playwright{os.sep}"
 
 
 @dataclass
@@ -106,14 +109,24 @@ def _slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "x"
 
 
+def _speaks_for_itself(filename: str) -> bool:
+    return _PLAYWRIGHT in filename or filename == builtin_steps.__file__
+
+
 def _error_text(err: BaseException) -> str:
-    if isinstance(err, AssertionError | PlaywrightError):
-        text = str(err) or type(err).__name__
-        if not isinstance(err, AssertionError) or not str(err):
-            text = f"{type(err).__name__}: {text}"
+    """A step's error as its author wants to read it: Playwright's errors and ``expect``
+    messages as they are; anything else (an ``assert`` in a project step, an exception)
+    with the traceback of the step's own code, without the runner's frames."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename != __file__]
+    if isinstance(err, PlaywrightError):
+        text = f"{type(err).__name__}: {err}"
+    elif isinstance(err, AssertionError) and frames and _speaks_for_itself(frames[-1].filename):
+        text = str(err)  # an `expect` or built-in step assertion: its message says it all
     else:
-        frames = traceback.format_exception(err, limit=-6)
-        text = "".join(frames).rstrip()
+        lines = traceback.format_list(frames[-6:])
+        text = "Traceback (most recent call last):\n" + "".join(lines)
+        text += "".join(traceback.format_exception_only(err))
+        text = text.rstrip()
     return text[:MAX_ERROR_CHARS]
 
 

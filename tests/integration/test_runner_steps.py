@@ -335,3 +335,16 @@ Feature: Crash
         in (store.get_bytes("runs/run-1/attempt-1/runner.log") or b"").decode()
     )
     assert chromium.is_connected()  # only that page died
+
+
+def test_a_bare_assert_in_a_project_step_shows_its_line(tmp_path: Path) -> None:
+    feature = """\
+Feature: Asserts
+  Scenario: wrong count
+    Given the basket is empty
+    Then the basket has 3 items
+"""
+    outcome, _, _ = run_here(make_job({"asserts.feature": feature}), tmp_path, steps_path=STEPS)
+    error = _elements(outcome.cucumber)[0]["steps"][1]["result"]["error_message"]
+    assert "shop_steps.py" in error and "assert len(ctx.state" in error
+    assert "runner/execute.py" not in error
