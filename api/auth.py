@@ -30,12 +30,16 @@ from db import runner_tokens
 SCOPES = frozenset({"public", "read", "execute", "admin", "runner"})
 
 
-def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> str:
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send 'Authorization: Bearer <token>'")
-    return token.strip()
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    # A browser's EventSource cannot send headers: the event streams also take the token
+    # as ?access_token= (read scope suffices there; keep such tokens read-only).
+    if handler.opt.get("query_token") and (query := connection.query_params.get("access_token")):
+        return str(query)
+    raise Unauthenticated("send 'Authorization: Bearer <token>'")
 
 
 async def require_scope(
@@ -50,7 +54,7 @@ async def require_scope(
     if ctx.settings.auth == "disabled":
         connection.state.principal = ANONYMOUS
         return
-    token = _bearer(connection)
+    token = _bearer(connection, handler)
     if scope == "runner":
         key = await anyio.to_thread.run_sync(ctx.runner_key)
         claims = runner_tokens.verify(key, token)

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import anyio.to_thread
 from litestar import Controller, get
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api.context import EngineDep, PollSecondsDep
@@ -26,6 +26,15 @@ from schemas.models import BatchStatusRead
 #: Polls without news after which a comment line keeps proxies from closing the stream.
 KEEPALIVE_POLLS = 15
 
+AccessToken = Annotated[
+    str | None,
+    QueryParameter(
+        name="access_token",
+        required=False,
+        max_length=500,
+        description="The bearer token, for EventSource (which cannot send headers).",
+    ),
+]
 LastEventId = Annotated[
     str | None, HeaderParameter(name="Last-Event-ID", required=False, max_length=100)
 ]
@@ -43,7 +52,7 @@ class EventsController(Controller):
 
     @get(
         "/{run_id:str}/events",
-        opt={"scope": "read"},
+        opt={"scope": "read", "query_token": True},
         media_type="text/event-stream",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -53,6 +62,7 @@ class EventsController(Controller):
         engine: EngineDep,
         run_id: FromPath[str],
         last_event_id: LastEventId = None,
+        access_token: AccessToken = None,
     ) -> ServerSentEvent:
         """A run's state changes and finished steps, until it has finished."""
         await anyio.to_thread.run_sync(events.check_run, engine, run_id)
@@ -76,7 +86,7 @@ class EventsController(Controller):
 
     @get(
         "/batch/{batch_id:str}/events",
-        opt={"scope": "read"},
+        opt={"scope": "read", "query_token": True},
         media_type="text/event-stream",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -86,6 +96,7 @@ class EventsController(Controller):
         engine: EngineDep,
         batch_id: FromPath[str],
         last_event_id: LastEventId = None,
+        access_token: AccessToken = None,
     ) -> ServerSentEvent:
         """Every run's state changes and steps, and the batch's status, until all finish."""
         await anyio.to_thread.run_sync(events.check_batch, engine, batch_id)

@@ -306,3 +306,15 @@ def test_batch_events_end_when_every_run_has_finished(api: Api, served: str) -> 
 def test_events_of_unknown_runs_are_404(api: Api) -> None:
     assert is_problem(api.call("GET", "/api/test-runs/nope/events", "read"), 404)
     assert is_problem(api.call("GET", "/api/test-runs/batch/nope/events", "read"), 404)
+
+
+def test_event_streams_take_the_token_in_the_query_for_eventsource(api: Api) -> None:
+    api.create_test_set("checkout")
+    run_id = api.execute("checkout")["id"]
+    api.move(run_id, "passed", attempt=1)
+    token = api.tokens["read"]
+    stream = api.client.get(f"/api/test-runs/{run_id}/events?access_token={token}")
+    assert stream.status_code == 200 and "event: end" in stream.text
+    # Only the event streams: elsewhere a token in the URL is not accepted.
+    assert is_problem(api.client.get(f"/api/test-runs/{run_id}?access_token={token}"), 401)
+    assert is_problem(api.client.get(f"/api/test-runs/{run_id}/events?access_token=pt_x"), 401)
