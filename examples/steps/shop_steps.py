@@ -80,9 +80,11 @@ def total_should_be(ctx: StepContext, amount: Decimal) -> None:
 
 
 @step(re.compile(r"^the cart should have (\d+) lines?$"))
-def cart_lines(ctx: StepContext, count: str) -> None:
-    """A regular expression: each capture group is one argument, as a string."""
-    expect(ctx.page.locator("#lines .line")).to_have_count(int(count))
+def cart_lines(ctx: StepContext, count: int) -> None:
+    """A regular expression: one argument per capture group. A group written as a
+    parameter type's pattern is converted like it (``\\d+`` is ``{int}``'s, so ``count``
+    is an int); any other group arrives as a string."""
+    expect(ctx.page.locator("#lines .line")).to_have_count(count)
 
 
 @step("I sign in with:")

@@ -2,11 +2,13 @@
 
 What the fakes can't show: that the page's examples work — examples/steps/shop_steps.py
 loaded from the steps path, its parameter types, regex, Data Table and Doc String steps
-and @cart hooks driving real Chromium against the example shop served on 127.0.0.1.
+and @cart hooks driving real Chromium against the example shop served on 127.0.0.1 — and
+that the page still quotes these files, not an older version of them.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -142,3 +144,48 @@ def _line_of(function: str) -> str:
     while lines[line - 2].startswith("@"):
         line -= 1
     return f"shop_steps.py:{line}"
+
+
+DOC = ROOT / "docs" / "writing-tests.md"
+FENCE = re.compile(r"^```(python|gherkin)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_the_pages_examples_are_the_files_this_test_runs() -> None:
+    """docs/writing-tests.md quotes shop_steps.py and the example features: every line of
+    its python and gherkin blocks must still be in them (a block that starts with a
+    ``# path`` comment quotes a file made for the page alone)."""
+    module = (STEPS / "shop_steps.py").read_text("utf-8").splitlines()
+    features = [
+        line
+        for path in [
+            *FEATURES.rglob("*.feature"),
+            *(ROOT / "examples" / "suites").rglob("*.feature"),
+        ]
+        for line in path.read_text("utf-8").splitlines()
+    ]
+    blocks = FENCE.findall(DOC.read_text("utf-8"))
+    assert len(blocks) >= 8
+    missing = []
+    for language, block in blocks:
+        if block.startswith("# ") and "/" in block.splitlines()[0]:
+            continue
+        source = {line.strip() for line in (module if language == "python" else features)}
+        missing += [
+            (language, line)
+            for line in block.splitlines()
+            if line.strip() and line.strip() not in source and not _imported(line, module)
+        ]
+    assert missing == []
+
+
+def _imported(line: str, module: list[str]) -> bool:
+    """``from X import a, b`` on the page: the module imports a and b from X too."""
+    quoted = re.fullmatch(r"from (\S+) import (.+)", line.strip())
+    if not quoted:
+        return False
+    names: set[str] = set()
+    for text in module:
+        found = re.fullmatch(rf"from {re.escape(quoted[1])} import (.+)", text.strip())
+        if found:
+            names |= {name.strip() for name in found[1].split(",")}
+    return {name.strip() for name in quoted[2].split(",")} <= names
