@@ -14,6 +14,7 @@ from litestar.config.cors import CORSConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.pydantic import PydanticPlugin
 from litestar.router import Router
 from sqlalchemy import Engine
@@ -74,6 +75,17 @@ def create_app(
         render_plugins=[SwaggerRenderPlugin()],
         openapi_router=Router(path="/schema", route_handlers=[], opt={"scope": "public"}),
         use_handler_docstrings=True,
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API token (read, execute, admin) or, on /api/runner/, "
+                    "the run's runner token.",
+                )
+            }
+        ),
+        security=[{"bearer": []}],
     )
     app = Litestar(
         route_handlers=CONTROLLERS,

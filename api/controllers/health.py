@@ -13,11 +13,17 @@ class HealthController(Controller):
     path = "/"
     tags = ["health"]
 
-    @get("/healthz", opt={"scope": "public"}, sync_to_thread=False)
+    @get("/healthz", opt={"scope": "public"}, sync_to_thread=False, security=[{}])
     def healthz(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/readyz", opt={"scope": "public"}, sync_to_thread=True, responses=problem_responses(503))
+    @get(
+        "/readyz",
+        opt={"scope": "public"},
+        sync_to_thread=True,
+        security=[{}],
+        responses=problem_responses(503),
+    )
     def readyz(self, engine: EngineDep) -> dict[str, str]:
         health.check_database(engine)
         return {"status": "ready"}

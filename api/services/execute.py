@@ -85,7 +85,8 @@ def execute(
             parameters=body.parameters,
             priority=body.priority,
             max_attempts=body.max_attempts,
-            actor=body.requested_by or actor,
+            actor=actor,
+            requested_by=body.requested_by,
             traceparent=traceparent,
             now=now,
         )
@@ -155,7 +156,8 @@ def execute_all(
                 parameters=body.parameters,
                 priority=body.priority,
                 max_attempts=None,
-                actor=requested_by,
+                actor=actor,
+                requested_by=body.requested_by,
                 traceparent=traceparent,
                 now=now,
             )

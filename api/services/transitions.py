@@ -53,10 +53,15 @@ def insert_pending_run(
     priority: int,
     max_attempts: int | None,
     actor: str,
+    requested_by: str | None,
     traceparent: str | None,
     now: datetime,
 ) -> str:
-    """A new run in ``pending`` with its first history row; the caller notifies."""
+    """A new run in ``pending`` with its first history row; the caller notifies.
+
+    ``actor`` is who authenticated (the history's actor); ``requested_by`` is what the
+    client says it acts for (a CI job, a person), kept on the run only.
+    """
     run_id = str(uuid.uuid4())
     conn.execute(
         insert(test_runs).values(
@@ -66,7 +71,7 @@ def insert_pending_run(
             desired=Desired.RUN.value,
             priority=priority,
             parameters=parameters.model_dump(mode="json", exclude_none=True),
-            requested_by=actor,
+            requested_by=requested_by or actor,
             max_attempts=max_attempts or test_set.max_attempts,
             created_at=now,
             status=RunStatus.PENDING.value,
