@@ -202,3 +202,36 @@ def test_a_failed_execute_stores_no_key(api: Api) -> None:
     assert api.count(idempotency_keys) == 0
     api.create_test_set("nope")
     assert api.call("POST", "/api/test-runs/execute/nope", headers=key).status_code == 202
+
+
+def test_concurrent_requests_with_one_key_make_one_run(api: Api) -> None:
+    """Four requests race with the same key: the primary key lets one insert, the others
+    fail, retry, and return the stored answer."""
+    import threading
+
+    from api.services import execute
+    from schemas.models import ExecuteRequest
+
+    api.create_test_set("checkout")
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def request() -> None:
+        barrier.wait(timeout=30)
+        try:
+            run = execute.execute(
+                api.engine, "checkout", ExecuteRequest(), actor="race", idempotency_key="same"
+            )
+            results.append(run.id)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(results) == 4 and len(set(results)) == 1
+    assert api.count(test_runs) == 1
