@@ -15,13 +15,42 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import playwright
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+
+@contextlib.contextmanager
+def _driver_in_own_session() -> Iterator[None]:
+    """Start Playwright's Node driver in a session of its own (via ``setsid``).
+
+    A launcher that stops the runner by signalling its whole process group (the local
+    launcher does) would otherwise kill the driver in the same instant, and with it the
+    video and trace the runner is about to save. Chromium is already in a group of its own
+    (Playwright starts it detached). The driver still ends with the runner: it exits when
+    its stdin, a pipe from this process, closes.
+    """
+    setsid = shutil.which("setsid")
+    node = Path(playwright.__file__).parent / "driver" / "node"
+    if not setsid or not node.is_file() or os.environ.get("PLAYWRIGHT_NODEJS_PATH"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="proctor-driver-") as folder:
+        wrapper = Path(folder) / "node"
+        wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(setsid)} {shlex.quote(str(node))} "$@"\n')
+        wrapper.chmod(0o755)
+        os.environ["PLAYWRIGHT_NODEJS_PATH"] = str(wrapper)
+        try:
+            yield
+        finally:
+            del os.environ["PLAYWRIGHT_NODEJS_PATH"]
 
 
 def ffmpeg_available() -> bool:
@@ -73,7 +102,8 @@ class BrowserHost:
             raise BrowserCrashed(self.crashed)
         if self._browser is None:
             try:
-                self._playwright = sync_playwright().start()
+                with _driver_in_own_session():
+                    self._playwright = sync_playwright().start()
                 self._browser = self._playwright.chromium.launch(
                     executable_path=self.options.executable,
                     args=list(self.options.args),

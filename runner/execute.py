@@ -322,8 +322,12 @@ class JobRun:
                 if status == FAILED:
                     self.log(f"  after hook {hook.location} failed: {error}")
         except (BrowserStartError, BrowserCrashed) as err:
-            self.error = str(err)
-            self.log(f"  run error: {err}")
+            if self.options.stop.is_set():
+                # Whoever stopped us may have taken the browser down too: still a stop.
+                self.log(f"  the browser went away while stopping: {err}")
+            else:
+                self.error = str(err)
+                self.log(f"  run error: {err}")
             done = len(result.steps)
             if done < len(scenario.steps):
                 # The step that hit the browser failure, then the rest unrun.

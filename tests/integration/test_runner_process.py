@@ -62,6 +62,7 @@ def _spawn(api: FakeRunnerApi, store: Path, **env: str) -> subprocess.Popen[byte
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # as the local launcher starts runners
     )
 
 
@@ -126,7 +127,9 @@ def test_sigterm_mid_scenario_saves_a_partial_report_and_exits_3(
             assert time.monotonic() < deadline, "the first step was never reported"
             time.sleep(0.05)
         signalled = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
+        # The local launcher signals the runner's whole process group: the Playwright
+        # driver must survive that long enough to save the video and the trace.
+        os.killpg(proc.pid, signal.SIGTERM)
         code, output = _wait(proc, timeout=60)
         took = time.monotonic() - signalled
         assert code == 3, output
