@@ -10,7 +10,8 @@ steps are exactly those actions (parse, match, hooks, step reports to an in-memo
 reporter, cucumber.json, junit.xml, upload to a local store). Video is off on both sides;
 the Playwright trace is off too unless ``--trace`` (then it is on for both). Prints each
 round's times and ratio, the median ratio (goal <= 1.05) and the overhead it means per
-step and per scenario.
+step and per scenario, and the CPU time of this Python process on each side (the
+runner's own code, a measure that load from other processes hardly disturbs).
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{server.server_address[1]}"
 
     times: dict[str, list[float]] = {"plain": [], "proctor": []}
+    cpu: dict[str, list[float]] = {"plain": [], "proctor": []}
     sides: dict[str, Any] = {"plain": plain_playwright, "proctor": proctor}
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as tmp:
         browser = playwright.chromium.launch(
@@ -134,11 +136,12 @@ def main() -> None:
         for round_ in range(args.rounds):
             order = ["plain", "proctor"] if round_ % 2 == 0 else ["proctor", "plain"]
             for side in order:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 sides[side](
                     browser, base, args.scenarios, args.trace, Path(tmp) / f"{side}-{round_}"
                 )
                 times[side].append(time.perf_counter() - started)
+                cpu[side].append(time.process_time() - cpu_started)
         browser.close()
     server.shutdown()
 
@@ -168,6 +171,13 @@ def main() -> None:
     print(
         f"  overhead         : {overhead * 1000 / steps:.2f} ms per step, "
         f"{overhead * 1000 / args.scenarios:.2f} ms per scenario"
+    )
+    # CPU time of this Python process only (Chromium and the driver are other processes):
+    # what the runner's own code costs, far less disturbed by other load than wall time.
+    cpu_plain, cpu_runner = statistics.median(cpu["plain"]), statistics.median(cpu["proctor"])
+    print(
+        f"  Python CPU       : plain {cpu_plain:.3f} s, Proctor {cpu_runner:.3f} s "
+        f"= {(cpu_runner - cpu_plain) * 1000 / steps:.2f} ms per step of runner code"
     )
     print(f"  ratio            : {ratio:.3f} (median of rounds; goal <= 1.05)")
 
