@@ -5,7 +5,8 @@ rely on (``pattern``, ranges inside optional fields, ``additionalProperties: fal
 ``extra="forbid"``), and it marks every request body required. So after Litestar built
 the document, each component that is one of our pydantic models is replaced by
 pydantic's own JSON Schema (the same rules that validate the request), and the bodies
-that may be left out are marked optional. The document is built once per app.
+that may be left out are marked optional, and file downloads say what they return.
+The document is built once per app.
 """
 
 from __future__ import annotations
@@ -25,6 +26,23 @@ OPTIONAL_BODIES = (
     ("/api/test-runs/execute/{test_set_id}", "post"),
     ("/api/test-runs/execute-all", "post"),
 )
+
+
+#: Successful bodies that are files, not our JSON shapes.
+FILE_RESPONSES: dict[str, dict[str, Any]] = {
+    "/api/test-runs/{run_id}/artifacts/{key}": {
+        "*/*": {"schema": {"type": "string", "format": "binary"}}
+    },
+    "/api/test-runs/{run_id}/report.json": {
+        "application/json": {
+            "schema": {"type": "array", "items": {"type": "object"}, "title": "Cucumber JSON"},
+        }
+    },
+    "/api/test-runs/{run_id}/junit.xml": {"application/xml": {"schema": {"type": "string"}}},
+    "/api/test-runs/{run_id}/report.pdf": {
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+    },
+}
 
 
 def _models() -> list[type[BaseModel]]:
@@ -50,4 +68,6 @@ def exact_document(app: Litestar) -> dict[str, Any]:
         body = document["paths"][path][method].get("requestBody")
         if body is not None:
             body["required"] = False
+    for path, content in FILE_RESPONSES.items():
+        document["paths"][path]["get"]["responses"]["200"]["content"] = content
     return document

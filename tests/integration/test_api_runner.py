@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from db.tables import artifacts, test_run_steps
-from tests.integration.test_api_helpers import Api, api, is_problem
+from tests.integration.test_api_helpers import Api, api, is_problem, sqlite_api
 
-__all__ = ["api"]
+__all__ = ["api", "sqlite_api"]
 
 
 def _step(seq: int, attempt: int = 1, status: str = "passed") -> dict[str, Any]:
@@ -192,3 +192,28 @@ def test_result_keeps_the_summary(api: Api) -> None:
     assert response.status_code == 204
     assert api.call("GET", f"/api/test-runs/{run_id}", "read").json()["summary"] == summary
     assert api.row(run_id).status == "running"  # the verdict is the controller's
+
+
+def test_runner_reports_on_sqlite(sqlite_api: Api) -> None:
+    """The upserts use each dialect's ON CONFLICT; the embedded default must take them."""
+    api = sqlite_api
+    run_id = _running(api)
+    token = api.runner_token(run_id, 1)
+    base = f"/api/runner/runs/{run_id}"
+    for _ in range(2):
+        assert api.client.post(f"{base}/steps", headers=token, json=[_step(0)]).status_code == 204
+        report = {
+            "attempt": 1,
+            "kind": "log",
+            "key": f"runs/{run_id}/attempt-1/runner.log",
+            "contentType": "text/plain",
+            "size": 3,
+        }
+        assert api.client.post(f"{base}/artifacts", headers=token, json=[report]).status_code == 204
+    assert (
+        api.client.post(f"{base}/heartbeat", headers=token, json={"attempt": 1}).status_code == 204
+    )
+    assert len(api.call("GET", f"/api/test-runs/{run_id}/steps", "read").json()) == 1
+    assert len(api.call("GET", f"/api/test-runs/{run_id}/artifacts", "read").json()) == 1
+    other = api.execute("checkout")["id"]
+    assert is_problem(api.client.get(f"/api/runner/runs/{other}", headers=token), 403)
