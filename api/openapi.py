@@ -28,11 +28,12 @@ OPTIONAL_BODIES = (
 )
 
 
+MAX_ATTEMPT = 2**31 - 1
+
 #: Successful bodies that are files, not our JSON shapes.
 FILE_RESPONSES: dict[str, dict[str, Any]] = {
-    "/api/test-runs/{run_id}/artifacts/{key}": {
-        "*/*": {"schema": {"type": "string", "format": "binary"}}
-    },
+    # Any file: JSON, XML, PNG, WebM, ZIP, logs (its own content type).
+    "/api/test-runs/{run_id}/artifacts/{key}": {"*/*": {"schema": {}}},
     "/api/test-runs/{run_id}/report.json": {
         "application/json": {
             "schema": {"type": "array", "items": {"type": "object"}, "title": "Cucumber JSON"},
@@ -68,6 +69,9 @@ def exact_document(app: Litestar) -> dict[str, Any]:
         body = document["paths"][path][method].get("requestBody")
         if body is not None:
             body["required"] = False
+    for parameter in document["paths"]["/api/test-runs/{run_id}/steps"]["get"]["parameters"]:
+        if parameter["name"] == "attempt":  # Litestar drops the bounds of an optional int
+            parameter["schema"] = {"type": "integer", "minimum": 0, "maximum": MAX_ATTEMPT}
     for path, content in FILE_RESPONSES.items():
         document["paths"][path]["get"]["responses"]["200"]["content"] = content
     return document

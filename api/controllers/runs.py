@@ -121,7 +121,8 @@ class RunsController(Controller):
         engine: EngineDep,
         run_id: FromPath[str],
         attempt: Annotated[
-            int | None, QueryParameter(description="Default: the current attempt.")
+            int | None,
+            QueryParameter(ge=0, le=2**31 - 1, description="Default: the current attempt."),
         ] = None,
     ) -> list[StepRead]:
         """The steps the runner reported for one attempt, in order."""
