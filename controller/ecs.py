@@ -237,7 +237,9 @@ class EcsLauncher:
         self._client = client or boto3.client(
             "ecs",
             config=Config(
-                retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=20
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=20,
             ),
         )
         self._budget = budget or RateBudget(rate_per_second=20, burst=40)

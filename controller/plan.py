@@ -362,16 +362,16 @@ def _not_launched(run: RunView, now: datetime, limits: Limits) -> list[Action]:
     """A run in ``launching`` whose task is not recorded yet."""
     if run.desired is Desired.CANCEL:
         return [Finish(run, RunStatus.CANCELLED, "cancelled before its task was recorded")]
+    if run.claim_expires_at is None or run.claim_expires_at <= now:
+        # Its controller died (or paused) between claim and recording: relaunch with the
+        # same idempotency token (after looking the attempt up), which adopts a task that
+        # was already started instead of starting another.
+        return [Launch(run, reclaim=True)]
+    if run.claimed_by != limits.controller_id:
+        return []
     if run.launched_at is not None and now - run.launched_at > limits.launch_timeout:
         return [_infra_retry(run, "launch did not complete within the launch timeout", now, limits)]
-    expired = run.claim_expires_at is None or run.claim_expires_at <= now
-    if expired:
-        # Its controller died (or paused) between claim and recording: relaunch with the
-        # same idempotency token, which adopts a task that was already started.
-        return [Launch(run, reclaim=True)]
-    if run.claimed_by == limits.controller_id:
-        return [Launch(run)]
-    return []
+    return [Launch(run)]
 
 
 def plan_run(run: RunView, task: TaskView | None, now: datetime, limits: Limits) -> list[Action]:

@@ -22,13 +22,14 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from artifacts.store import ArtifactStore, StoredObject, attempt_prefix
@@ -143,6 +144,7 @@ class Controller:
         self._last_sweep: datetime | None = None
         self._faults = faults
         self._signing_key: bytes | None = None
+        self._conn: Connection | None = None
         # Objects found in an attempt's folder this tick, registered when it is recorded.
         self._objects: dict[tuple[str, int], list[StoredObject]] = {}
 
@@ -226,21 +228,48 @@ class Controller:
 
     # ----- one tick ---------------------------------------------------------------------------
 
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A short transaction on the tick's connection (one pool checkout per tick).
+
+        It commits when the block ends, so nothing is held across the launcher's calls in
+        between; the connection is merely idle then.
+        """
+        conn = self._conn
+        if conn is None:
+            with self.engine.begin() as fresh:
+                yield fresh
+            return
+        with conn.begin():
+            yield conn
+
     def tick(self, now: datetime | None = None) -> TickReport:
-        now = now or self._clock()
+        with self.engine.connect() as conn:
+            self._conn = conn
+            try:
+                return self._tick(now or self._clock())
+            finally:
+                self._conn = None
+
+    def _tick(self, now: datetime) -> TickReport:
         report = TickReport()
         self._objects.clear()
         runs, tasks = self._observe()
         report.observed = len(runs)
         self._apply(plan(runs, tasks, now, self.limits), now, report)
-        with self.engine.begin() as conn:
-            claimed = claims.claim_pending(
-                conn,
-                controller_id=self.id,
-                max_active=self.settings.max_concurrent_runs,
-                now=now,
-                lease=self._lease,
-            )
+        active = sum(1 for run in runs if run.status.active)
+        claimed: list[RunView] = []
+        # Only a claim adds active runs, so when every slot was taken at observation and
+        # none was freed since (by us), there is nothing to claim: skip the locked count.
+        if active - report.finished - report.requeued < self.settings.max_concurrent_runs:
+            with self._tx() as conn:
+                claimed = claims.claim_pending(
+                    conn,
+                    controller_id=self.id,
+                    max_active=self.settings.max_concurrent_runs,
+                    now=now,
+                    lease=self._lease,
+                )
         report.claimed = len(claimed)
         for run in claimed:
             self._launch(run, now, report)
@@ -250,7 +279,7 @@ class Controller:
         return report
 
     def _observe(self) -> tuple[list[RunView], dict[str, TaskView]]:
-        with self.engine.connect() as conn:
+        with self._tx() as conn:
             runs = claims.observe(conn)
         refs = [run.executor_ref for run in runs if run.executor_ref]
         tasks: dict[str, TaskView] = {}
@@ -299,7 +328,7 @@ class Controller:
     def _apply_one(self, action: Action, now: datetime, report: TickReport) -> None:
         run = action.run
         if isinstance(action, Launch):
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 taken = claims.take_claim(
                     conn,
                     run,
@@ -313,13 +342,13 @@ class Controller:
         elif isinstance(action, RecordLaunch):
             self._record_launch(action, now, report)
         elif isinstance(action, MarkRunning):
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 claims.mark_running(conn, run, actor=self.id, now=now)
         elif isinstance(action, Stop):
             self.launcher.stop(action.ref, action.reason, force=action.force)
             report.stopped += 1
         elif isinstance(action, Finish):
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 done = claims.finish(
                     conn,
                     run,
@@ -341,7 +370,7 @@ class Controller:
                     "run %s attempt %d → %s: %s", run.id, run.attempt, action.status, action.reason
                 )
         elif isinstance(action, Requeue):
-            with self.engine.begin() as conn:
+            with self._tx() as conn:
                 done = claims.requeue(
                     conn,
                     run,
@@ -359,14 +388,14 @@ class Controller:
                 report.requeued += 1
                 log.info("run %s attempt %d → pending: %s", run.id, run.attempt, action.reason)
 
-    def _register(self, conn: Any, run: RunView, now: datetime) -> None:
+    def _register(self, conn: Connection, run: RunView, now: datetime) -> None:
         objects = self._objects.get((run.id, run.attempt))
         if objects:
             claims.register_artifacts(conn, run.id, run.attempt, objects, now)
 
     def _runner_env(self, run: RunView) -> dict[str, str]:
         if self._signing_key is None:
-            with self.engine.connect() as conn:
+            with self._tx() as conn:
                 self._signing_key = load_key(conn)
         env = {
             "PROCTOR_API_URL": self.settings.api_url,
@@ -411,7 +440,7 @@ class Controller:
 
     def _record_launch(self, action: RecordLaunch, now: datetime, report: TickReport) -> None:
         run = action.run
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             recorded = claims.record_launch(
                 conn, run, action.ref, controller_id=self.id, now=now, adopted=action.adopted
             )
@@ -444,7 +473,7 @@ class Controller:
             return 0
         if not owned:
             return 0
-        with self.engine.connect() as conn:
+        with self._tx() as conn:
             states = claims.run_states(conn, sorted({task.run_id for task in owned}))
         stopped = 0
         for task in owned:

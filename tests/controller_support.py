@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import signal
 import sys
 import threading
@@ -156,20 +155,29 @@ def dump(obj: Any) -> str:
     return json.dumps(obj, default=str)
 
 
-def _crash_hook(spec: str) -> Any:
-    """``after_claim:0.05,after_launch:0.05``: die (like kill -9) at those points."""
-    chances = {}
-    for part in filter(None, spec.split(",")):
-        point, chance = part.split(":")
-        chances[point] = float(chance)
-    rng = random.Random()
+def _crash_hook(spec: str, marks: Path) -> Any:
+    """``after_claim=ID,ID;after_launch=ID``: die like kill -9 at that point for that run.
+
+    Each (point, run) crashes once in the whole fleet (a marker file made with O_EXCL), so
+    the controller that takes over the run afterwards gets through.
+    """
+    marks.mkdir(parents=True, exist_ok=True)
+    wanted: dict[str, set[str]] = {}
+    for part in filter(None, spec.split(";")):
+        point, ids = part.split("=")
+        wanted[point] = set(filter(None, ids.split(",")))
 
     def hook(point: str, run_id: str) -> None:
-        if rng.random() < chances.get(point, 0.0):
-            print(f"crash injected at {point} for {run_id}", file=sys.stderr, flush=True)
-            os._exit(137)
+        if run_id not in wanted.get(point, set()):
+            return
+        try:
+            os.close(os.open(marks / f"{point}.{run_id}", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        print(f"crash injected at {point} for {run_id}", file=sys.stderr, flush=True)
+        os._exit(137)
 
-    return hook if chances else None
+    return hook if wanted else None
 
 
 def controller_main() -> None:
@@ -202,10 +210,19 @@ def controller_main() -> None:
         engine,
         open_store(settings.artifacts_url),
         launcher,
-        faults=_crash_hook(os.environ.get("CRASH_POINTS", "")),
+        faults=_crash_hook(os.environ.get("CRASH_POINTS", ""), settings.home),
     )
     print("ready", flush=True)
-    controller.run_forever(stop)
+    if os.environ.get("PROFILE_DIR"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+        controller.run_forever(stop)
+        profile.disable()
+        profile.dump_stats(Path(os.environ["PROFILE_DIR"]) / f"controller-{os.getpid()}.prof")
+    else:
+        controller.run_forever(stop)
     engine.dispose()
 
 
