@@ -80,7 +80,7 @@ def test_every_route_checks_its_scope(api: Api) -> None:
         path = template.format(run=run["id"], batch=batch["id"])
         if path.endswith("/events") and api.row(run["id"]).status == "pending":
             api.move(run["id"], "passed")  # a finished run's stream ends (TestClient buffers)
-        kwargs = {"json": body} if body is not None else {}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
         anonymous = api.client.request(method, path, **kwargs)
         assert is_problem(anonymous, 401), (method, path)
         assert anonymous.headers["www-authenticate"].startswith("Bearer")
@@ -109,7 +109,7 @@ def test_runner_routes_refuse_api_tokens_and_api_routes_refuse_runner_tokens(api
     api.move(run["id"], "running", attempt=1)
     for method, suffix, body in RUNNER_ROUTES:
         path = f"/api/runner/runs/{run['id']}{suffix}"
-        kwargs = {"json": body} if body is not None else {}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
         assert is_problem(api.client.request(method, path, **kwargs), 401)
         assert is_problem(api.call(method, path, "admin", **kwargs), 401), path
     runner = api.runner_token(run["id"], 1)

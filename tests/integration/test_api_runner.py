@@ -78,7 +78,7 @@ def test_a_token_for_run_a_cannot_report_for_or_read_run_b(api: Api) -> None:
         ("POST", f"{base_b}/artifacts", []),
         ("POST", f"{base_b}/result", {"attempt": 1, "exitCode": 0, "summary": {}}),
     ]:
-        kwargs = {"json": body} if body is not None else {}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
         response = api.client.request(method, path, headers=token_a, **kwargs)
         assert is_problem(response, 403), (method, path)
     assert is_problem(api.client.get(f"/api/test-runs/{run_b}", headers=token_a), 403)
@@ -103,7 +103,7 @@ def test_a_stale_attempt_gets_409_and_writes_nothing(api: Api) -> None:
         ("POST", "/steps", [_step(0)]),
         ("POST", "/heartbeat", {"attempt": 1}),
     ]:
-        kwargs = {"json": body} if body is not None else {}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
         response = api.client.request(method, base + suffix, headers=old, **kwargs)
         assert is_problem(response, 409), suffix
         assert response.json()["currentAttempt"] == 2
