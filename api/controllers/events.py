@@ -21,7 +21,6 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api.context import EngineDep, PollSecondsDep
 from api.problems import problem_responses
 from api.services import events
-from schemas.models import BatchStatusRead
 
 #: Polls without news after which a comment line keeps proxies from closing the stream.
 KEEPALIVE_POLLS = 15
@@ -69,14 +68,14 @@ class EventsController(Controller):
         interval = events_poll_seconds
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            cursor, idle = events.Cursor.parse(last_event_id), 0
+            state, idle = events.StreamState.resume(last_event_id), 0
             while True:
-                poll = await anyio.to_thread.run_sync(events.poll_run, engine, run_id, cursor)
+                poll = await anyio.to_thread.run_sync(events.poll_run, engine, run_id, state)
                 for message in poll.messages:
                     yield _message(message)
                 if poll.finished:
                     return
-                cursor, idle = poll.cursor, (0 if poll.messages else idle + 1)
+                idle = 0 if poll.messages else idle + 1
                 if idle >= KEEPALIVE_POLLS:
                     idle = 0
                     yield ServerSentEventMessage(comment="keep-alive")
@@ -103,17 +102,14 @@ class EventsController(Controller):
         interval = events_poll_seconds
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            cursor, idle = events.Cursor.parse(last_event_id), 0
-            last: BatchStatusRead | None = None
+            state, idle = events.StreamState.resume(last_event_id), 0
             while True:
-                poll, last = await anyio.to_thread.run_sync(
-                    events.poll_batch, engine, batch_id, cursor, last
-                )
+                poll = await anyio.to_thread.run_sync(events.poll_batch, engine, batch_id, state)
                 for message in poll.messages:
                     yield _message(message)
                 if poll.finished:
                     return
-                cursor, idle = poll.cursor, (0 if poll.messages else idle + 1)
+                idle = 0 if poll.messages else idle + 1
                 if idle >= KEEPALIVE_POLLS:
                     idle = 0
                     yield ServerSentEventMessage(comment="keep-alive")

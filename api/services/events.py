@@ -12,7 +12,7 @@ The cursor is ``"<last event id>.<last step id>"``; it is sent as each message's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -51,40 +51,84 @@ class Message:
 @dataclass(frozen=True)
 class Poll:
     messages: list[Message]
-    cursor: Cursor
     finished: bool
 
 
-def _new_rows(conn: Connection, run_ids: Any, cursor: Cursor) -> tuple[list[Message], Cursor]:
+#: How far below its cursor a stream looks for rows that committed late.
+LOOKBACK = 200
+
+
+@dataclass
+class StreamState:
+    """What one open stream has sent.
+
+    Row ids are taken at INSERT but become visible at COMMIT, so a row with a smaller id
+    can appear after a larger one (two runs of a batch, written by two transactions).
+    Each poll therefore looks ``LOOKBACK`` ids below the cursor and skips the rows it has
+    already sent; nothing at or below ``floor`` (where a reconnect resumed) is re-sent.
+    """
+
+    cursor: Cursor
+    floor: Cursor
+    sent_events: set[int] = field(default_factory=set)
+    sent_steps: set[int] = field(default_factory=set)
+    last_batch: BatchStatusRead | None = None
+
+    @classmethod
+    def resume(cls, last_event_id: str | None) -> StreamState:
+        cursor = Cursor.parse(last_event_id)
+        return cls(cursor=cursor, floor=cursor)
+
+    def lower_bounds(self) -> tuple[int, int]:
+        return (
+            max(self.floor.event_id, self.cursor.event_id - LOOKBACK),
+            max(self.floor.step_id, self.cursor.step_id - LOOKBACK),
+        )
+
+    def forget_below(self, event_id: int, step_id: int) -> None:
+        self.sent_events = {i for i in self.sent_events if i > event_id}
+        self.sent_steps = {i for i in self.sent_steps if i > step_id}
+
+
+def _new_rows(conn: Connection, run_ids: Any, state: StreamState) -> list[Message]:
+    low_event, low_step = state.lower_bounds()
     events = conn.execute(
         select(run_events)
-        .where(run_events.c.run_id.in_(run_ids), run_events.c.id > cursor.event_id)
+        .where(run_events.c.run_id.in_(run_ids), run_events.c.id > low_event)
         .order_by(run_events.c.id)
     ).all()
     steps = conn.execute(
         select(test_run_steps)
-        .where(test_run_steps.c.run_id.in_(run_ids), test_run_steps.c.id > cursor.step_id)
+        .where(test_run_steps.c.run_id.in_(run_ids), test_run_steps.c.id > low_step)
         .order_by(test_run_steps.c.id)
     ).all()
-    messages: list[Message] = []
     # Interleave by time so a client sees steps between the state changes around them.
     merged = sorted(
-        [(row.at, 0, row.id, "state", row) for row in events]
-        + [(row.created_at, 1, row.id, "step", row) for row in steps],
+        [(row.at, 0, row.id, "state", row) for row in events if row.id not in state.sent_events]
+        + [
+            (row.created_at, 1, row.id, "step", row)
+            for row in steps
+            if row.id not in state.sent_steps
+        ],
         key=lambda item: (item[0], item[1], item[2]),
     )
+    messages: list[Message] = []
     for _at, _order, row_id, kind, row in merged:
+        cursor = state.cursor
         if kind == "state":
-            cursor = Cursor(max(cursor.event_id, row_id), cursor.step_id)
+            state.sent_events.add(row_id)
+            state.cursor = Cursor(max(cursor.event_id, row_id), cursor.step_id)
             data = RunEvent.model_validate(row).model_dump(mode="json", by_alias=True)
         else:
-            cursor = Cursor(cursor.event_id, max(cursor.step_id, row_id))
+            state.sent_steps.add(row_id)
+            state.cursor = Cursor(cursor.event_id, max(cursor.step_id, row_id))
             data = {
                 "runId": row.run_id,
                 **StepRead.model_validate(row).model_dump(mode="json", by_alias=True),
             }
-        messages.append(Message(kind, data, cursor))
-    return messages, cursor
+        messages.append(Message(kind, data, state.cursor))
+    state.forget_below(*state.lower_bounds())
+    return messages
 
 
 def check_run(engine: Engine, run_id: str) -> None:
@@ -97,31 +141,35 @@ def check_batch(engine: Engine, batch_id: str) -> None:
         load_batch(conn, batch_id)
 
 
-def poll_run(engine: Engine, run_id: str, cursor: Cursor) -> Poll:
+def poll_run(engine: Engine, run_id: str, state: StreamState) -> Poll:
     with engine.connect() as conn:
         run = load_run(conn, run_id)
-        messages, cursor = _new_rows(conn, [run_id], cursor)
+        messages = _new_rows(conn, [run_id], state)
     finished = RunStatus(run.status).terminal
     if finished:
-        messages.append(Message("end", {"id": run_id, "status": run.status}, cursor))
-    return Poll(messages, cursor, finished)
+        messages.append(Message("end", {"id": run_id, "status": run.status}, state.cursor))
+    return Poll(messages, finished)
 
 
-def poll_batch(
-    engine: Engine, batch_id: str, cursor: Cursor, last: BatchStatusRead | None
-) -> tuple[Poll, BatchStatusRead]:
+def poll_batch(engine: Engine, batch_id: str, state: StreamState) -> Poll:
     """As ``poll_run`` for every run of the batch, plus a ``batch`` message when the
-    batch's derived status or counts changed since ``last``."""
+    batch's derived status or counts changed since the last one sent."""
     with engine.connect() as conn:
         batch = load_batch(conn, batch_id)
         runs = batch_runs(conn, batch_id)
-        messages, cursor = _new_rows(
-            conn, select(test_runs.c.id).where(test_runs.c.batch_id == batch_id), cursor
+        messages = _new_rows(
+            conn, select(test_runs.c.id).where(test_runs.c.batch_id == batch_id), state
         )
     status = batch_status_read(batch, runs)
+    last = state.last_batch
     if last is None or (status.status, status.counts) != (last.status, last.counts):
-        messages.append(Message("batch", status.model_dump(mode="json", by_alias=True), cursor))
+        state.last_batch = status
+        messages.append(
+            Message("batch", status.model_dump(mode="json", by_alias=True), state.cursor)
+        )
     finished = all(RunStatus(run.status).terminal for run in runs)
     if finished:
-        messages.append(Message("end", {"id": batch_id, "status": status.status.value}, cursor))
-    return Poll(messages, cursor, finished), status
+        messages.append(
+            Message("end", {"id": batch_id, "status": status.status.value}, state.cursor)
+        )
+    return Poll(messages, finished)

@@ -318,3 +318,53 @@ def test_event_streams_take_the_token_in_the_query_for_eventsource(api: Api) -> 
     # Only the event streams: elsewhere a token in the URL is not accepted.
     assert is_problem(api.client.get(f"/api/test-runs/{run_id}?access_token={token}"), 401)
     assert is_problem(api.client.get(f"/api/test-runs/{run_id}/events?access_token=pt_x"), 401)
+
+
+def test_an_event_that_commits_late_is_still_streamed(api: Api) -> None:
+    """Ids are taken at INSERT and seen at COMMIT: a smaller id can appear after a larger
+    one has been sent. The stream looks back and sends it anyway, once."""
+    from api.services.events import StreamState, poll_batch
+    from db.tables import run_events
+
+    api.create_test_set("a")
+    api.create_test_set("b")
+    batch = api.call("POST", "/api/test-runs/execute-all").json()
+    first, second = (r["id"] for r in batch["runs"])
+    state = StreamState.resume(None)
+    assert (
+        len([m for m in poll_batch(api.engine, batch["id"], state).messages if m.event == "state"])
+        == 2
+    )
+
+    def event(run_id: str) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "attempt": 1,
+            "from_status": "pending",
+            "to_status": "launching",
+            "reason": "claimed",
+            "actor": "controller",
+            "at": utcnow(),
+        }
+
+    with api.engine.connect() as slow:
+        slow_tx = slow.begin()
+        slow.execute(insert(run_events).values(**event(first)))  # takes the smaller id
+        with api.engine.begin() as fast:
+            fast.execute(insert(run_events).values(**event(second)))
+        seen = [
+            m.data["runId"]
+            for m in poll_batch(api.engine, batch["id"], state).messages
+            if m.event == "state"
+        ]
+        assert seen == [second]
+        slow_tx.commit()
+    late = [
+        m.data["runId"]
+        for m in poll_batch(api.engine, batch["id"], state).messages
+        if m.event == "state"
+    ]
+    assert late == [first]
+    assert [
+        m for m in poll_batch(api.engine, batch["id"], state).messages if m.event == "state"
+    ] == []
