@@ -105,3 +105,22 @@ def test_events_cursor_parses_last_event_id() -> None:
     assert Cursor.parse("12.7") == Cursor(12, 7)
     assert str(Cursor(3, 4)) == "3.4"
     assert Cursor.parse(None) == Cursor() == Cursor.parse("junk")
+
+
+def test_services_do_not_import_the_web_framework() -> None:
+    """api/services is usable from the CLI and tests without Litestar (STYLE.md, 7)."""
+    import ast
+
+    services = Path(__file__).resolve().parents[2] / "api" / "services"
+    offenders = []
+    for module in services.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [f"{module.name}: {n}" for n in names if n.split(".")[0] == "litestar"]
+    assert offenders == []
