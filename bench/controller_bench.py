@@ -33,14 +33,14 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from artifacts.store import LocalStore  # noqa: E402
-from config.settings import Settings  # noqa: E402
-from controller import claims  # noqa: E402
-from controller.fakes import FakeLauncher  # noqa: E402
-from controller.launcher import LaunchResult, LaunchSpec  # noqa: E402
-from controller.service import Controller  # noqa: E402
-from db.engine import make_engine, notify_runs, utcnow  # noqa: E402
-from db.migrate import upgrade  # noqa: E402
+from artifacts.store import LocalStore
+from config.settings import Settings
+from controller import claims
+from controller.fakes import FakeLauncher
+from controller.launcher import LaunchResult, LaunchSpec
+from controller.service import Controller
+from db.engine import make_engine, notify_runs, utcnow
+from db.migrate import upgrade
 
 ADMIN = os.environ.get("PROCTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -216,7 +216,8 @@ def claim_statements(url: str, samples: int) -> list[float]:
         count_plan = (
             conn.execute(
                 text(
-                    "EXPLAIN SELECT count(*) FROM test_runs WHERE status IN ('launching', 'running')"
+                    "EXPLAIN SELECT count(*) FROM test_runs "
+                    "WHERE status IN ('launching', 'running')"
                 )
             )
             .scalars()
