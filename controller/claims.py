@@ -116,7 +116,8 @@ def observe(conn: Connection, ids: Sequence[str] | None = None) -> list[RunView]
                 & (test_runs.c.desired == Desired.CANCEL.value),
             )
         )
-    return [_view(row) for row in conn.execute(query.order_by(test_runs.c.created_at))]
+    order = (test_runs.c.priority.desc(), test_runs.c.created_at, test_runs.c.id)
+    return [_view(row) for row in conn.execute(query.order_by(*order))]
 
 
 def claim_pending(

@@ -66,7 +66,8 @@ class FakeLauncher:
             return [
                 OwnedTask(ref, self.specs[ref].run_id, self.specs[ref].attempt, task.state)
                 for ref, task in self.tasks.items()
-                if task.state is not TaskState.STOPPED
+                # As ECS's ListTasks(desiredStatus=RUNNING): not those asked to stop.
+                if task.state is not TaskState.STOPPED and task.stop_requested_at is None
             ]
 
     def close(self) -> None:
