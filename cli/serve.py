@@ -15,13 +15,13 @@ from types import FrameType
 
 import click
 import uvicorn
+
 from api.app import create_app
 from api.services.tokens import create_token
-from controller.service import Controller
-
 from artifacts import open_store
 from cli.client import read_credentials, write_credentials
 from config import Settings
+from controller.service import Controller
 from db.engine import make_engine
 from db.migrate import upgrade
 

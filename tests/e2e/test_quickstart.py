@@ -23,8 +23,12 @@ def test_quickstart_runs_the_example_batch(tmp_path: Path) -> None:
     env = {**os.environ, "PROCTOR_HOME": str(tmp_path / "home"), "PROCTOR_PORT": str(free_port())}
     env.pop("PROCTOR_DATABASE_URL", None)
     result = subprocess.run(
-        ["bash", "scripts/quickstart.sh"], cwd=REPO, env=env,
-        capture_output=True, text=True, timeout=600,
+        ["bash", "scripts/quickstart.sh"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

@@ -44,9 +44,18 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: fl
 def example_site() -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-         "--directory", str(REPO / "examples/site")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(REPO / "examples/site"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     end = time.monotonic() + 20
@@ -75,7 +84,10 @@ def proctor(pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "up", "--port", str(port)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -92,13 +104,19 @@ def proctor(pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
 def _cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def test_example_batch_end_to_end(proctor: dict[str, str], example_site: str) -> None:
     env = {k: v for k, v in proctor.items() if k not in ("url", "home", "log")}
-    synced = _cli(env, "test-sets", "sync", str(REPO / "examples/suites"), "--base-url", example_site)
+    synced = _cli(
+        env, "test-sets", "sync", str(REPO / "examples/suites"), "--base-url", example_site
+    )
     assert synced.returncode == 0, synced.stderr
     assert "storefront" in synced.stdout and "checkout" in synced.stdout
 
@@ -111,26 +129,41 @@ def test_example_batch_end_to_end(proctor: dict[str, str], example_site: str) ->
     assert "1 of 2 test sets passed" in output
 
     credentials = Path(proctor["home"], "credentials").read_text()
-    token = next(line.split("=", 1)[1] for line in credentials.splitlines() if line.startswith("PROCTOR_TOKEN="))
+    token = next(
+        line.split("=", 1)[1]
+        for line in credentials.splitlines()
+        if line.startswith("PROCTOR_TOKEN=")
+    )
     api = httpx.Client(base_url=proctor["url"], headers={"Authorization": f"Bearer {token}"})
-    runs = {run["testSetId"]: run for run in api.get("/api/test-runs", params={"limit": 50}).json()["items"]}
+    runs = {
+        run["testSetId"]: run
+        for run in api.get("/api/test-runs", params={"limit": 50}).json()["items"]
+    }
     passed, failed = runs["storefront"], runs["checkout"]
     assert passed["status"] == "passed" and failed["status"] == "failed"
-    assert failed["summary"]["scenarios"] == {"passed": 2, "failed": 1, "skipped": 0, "undefined": 0}
+    assert failed["summary"]["scenarios"] == {
+        "passed": 2,
+        "failed": 1,
+        "skipped": 0,
+        "undefined": 0,
+    }
 
     # The steps the runner reported live through the API.
     steps = api.get(f"/api/test-runs/{failed['id']}/steps").json()
     failing = [s for s in steps if s["status"] == "failed"]
     assert len(failing) == 1 and failing[0]["text"] == '"#total" should contain "40.00"'
     assert failing[0]["screenshotKey"]
-    assert {s["scenario"] for s in steps} >= {"Adding products updates the total", "Gift wrap costs extra"}
+    assert {s["scenario"] for s in steps} >= {
+        "Adding products updates the total",
+        "Gift wrap costs extra",
+    }
 
     # The artifacts: schema-valid cucumber.json, a failure screenshot, a video per scenario.
     attempt_dir = Path(proctor["home"], "artifacts", "runs", failed["id"], "attempt-1")
     report = json.loads((attempt_dir / "cucumber.json").read_text())
     schema = json.loads((FIXTURES / "cucumber-json-schema" / "cucumber-jvm.json").read_text())
     jsonschema.validate(report, schema)
-    assert (attempt_dir / failing[0]["screenshotKey"].split(f"attempt-1/", 1)[-1]).is_file()
+    assert (attempt_dir / failing[0]["screenshotKey"].split("attempt-1/", 1)[-1]).is_file()
     videos = list((attempt_dir / "videos").glob("*.webm"))
     assert len(videos) == 3 and all(v.stat().st_size > 0 for v in videos)
     assert (attempt_dir / "junit.xml").is_file()
