@@ -52,8 +52,10 @@ def up(host: str, port: int) -> None:
 def api(host: str, port: int) -> None:
     """Serve the HTTP API (the controller image's `api` command)."""
     from cli.serve import configure_logging, serve_api
+    from config.tracing import configure_tracing
 
     configure_logging()
+    configure_tracing("proctor-api")
     serve_api(_settings(), host, port).run()
 
 
@@ -61,8 +63,10 @@ def api(host: str, port: int) -> None:
 def controller() -> None:
     """Run the reconciliation controller until SIGTERM."""
     from cli.serve import configure_logging, controller_forever
+    from config.tracing import configure_tracing
 
     configure_logging()
+    configure_tracing("proctor-controller")
     controller_forever(_settings())
 
 
@@ -70,9 +74,15 @@ def controller() -> None:
 @click.option("--run-id", required=True, help="The run to execute.")
 def runner(run_id: str) -> None:
     """Execute one run's features in Chromium (the runner image's entrypoint)."""
+    from config.tracing import configure_tracing, shutdown_tracing
     from runner.main import main as runner_main
 
-    sys.exit(runner_main(run_id, _settings()))
+    configure_tracing("proctor-runner")
+    try:
+        code = runner_main(run_id, _settings())
+    finally:
+        shutdown_tracing()  # flush the last steps' spans before the process ends
+    sys.exit(code)
 
 
 @cli.group()
@@ -217,7 +227,6 @@ def tokens() -> None:
 def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a token; its secret is shown once."""
     from api.services.tokens import create_token
-
     from db.engine import make_engine
 
     engine = make_engine(_settings().database_url)
@@ -230,7 +239,6 @@ def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
 def tokens_revoke(token_id: str) -> None:
     """Revoke a token by id."""
     from api.services.tokens import revoke_token
-
     from db.engine import make_engine
 
     if not revoke_token(make_engine(_settings().database_url), token_id):
@@ -242,7 +250,6 @@ def tokens_revoke(token_id: str) -> None:
 def tokens_list() -> None:
     """List tokens (never their secrets)."""
     from api.services.tokens import list_tokens
-
     from db.engine import make_engine
 
     for info in list_tokens(make_engine(_settings().database_url)):
