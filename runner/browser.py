@@ -192,6 +192,18 @@ class ScenarioSession:
             return "the page's renderer process crashed"
         return None
 
+    def settle(self) -> str | None:
+        """After a failed step: one round trip to the driver, so that crash events it has
+        already sent are dispatched before we decide; then the crash reason, if any."""
+        if self.crash_reason or not self.host.started:
+            return self.crash_reason
+        with contextlib.suppress(Exception):
+            if self._page is not None and not self._page.is_closed():
+                self._page.evaluate("0")
+            else:
+                self.host.browser().new_context().close()
+        return self.crash_reason
+
     def existing_page(self) -> Page | None:
         return self._page
 

@@ -200,7 +200,7 @@ class JobRun:
         target = self._screenshot_path(f"failed-{text}")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            data = page.screenshot(path=str(target), timeout=5_000)
+            data = page.screenshot(path=str(target), timeout=10_000)
         except Exception as err:
             self.log(f"  (no failure screenshot: {type(err).__name__}: {str(err)[:200]})")
             return
@@ -259,8 +259,9 @@ class JobRun:
                 status, error = FAILED, f"after-step hook {hook.location} failed: {hook_error}"
         result.status, result.error = status, error
         result.duration_ns = time.perf_counter_ns() - started
-        if ctx.session.crash_reason:
-            raise BrowserCrashed(ctx.session.crash_reason)
+        crashed = ctx.session.settle() if status == FAILED else ctx.session.crash_reason
+        if crashed:
+            raise BrowserCrashed(crashed)
         if status == FAILED:
             self._failure_screenshot(ctx, result.record, step.text)
         return result

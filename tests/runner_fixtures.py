@@ -198,9 +198,12 @@ def run_here(
     video: bool = True,
     trace: bool = True,
     timeout_ms: int = 5_000,
+    navigation_timeout_ms: int = 30_000,
     **options: Any,
 ) -> tuple[Outcome, MemoryReporter, LocalStore]:
-    """Run a job in this process against a local store; the shared browser if given."""
+    """Run a job in this process against a local store; the shared browser if given.
+
+    ``timeout_ms`` bounds actions and assertions (tests of failures shorten it)."""
     store = LocalStore(tmp_path / "store")
     reporter = MemoryReporter()
     run_options = RunOptions(
@@ -210,7 +213,9 @@ def run_here(
             video=video,
             trace=trace,
             action_timeout_ms=timeout_ms,
-            navigation_timeout_ms=timeout_ms,
+            # Loading a page may take long on busy cores; only actions and assertions are
+            # shortened, by tests that expect them to fail.
+            navigation_timeout_ms=navigation_timeout_ms,
         ),
         steps_path=steps_path or [],
         shared_browser=browser,
