@@ -29,7 +29,6 @@ from typing import Any
 from artifacts.store import attempt_prefix, open_store
 from config.browser import CHROMIUM_ARGS, browser_executable
 from config.settings import Settings
-from config.tracing import configure_tracing, shutdown_tracing
 from runner.browser import BrowserOptions, ffmpeg_available
 from runner.execute import EXIT_ERROR, EXIT_STOPPED, RunOptions, run_job
 from runner.reporter import HttpReporter, JobFetchError
@@ -125,7 +124,6 @@ def main(
     """
     work = Path(tempfile.mkdtemp(prefix=f"proctor-{run_id}-"))
     log = RunLog(work / "runner.log")
-    tracing = configure_tracing("proctor-runner")
     stop = options.stop if options else threading.Event()
     try:
         with StopSignal(stop, log) as stopping:
@@ -186,7 +184,5 @@ def main(
             )
             return outcome.exit_code
     finally:
-        if tracing:
-            shutdown_tracing()  # flush the run's spans before the process exits
         log.close()
         shutil.rmtree(work, ignore_errors=True)
