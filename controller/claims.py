@@ -97,27 +97,108 @@ def _event(
     )
 
 
-def observe(conn: Connection, ids: Sequence[str] | None = None) -> list[RunView]:
-    """Runs that need the controller: active ones and pending ones asked to cancel.
+def observe(
+    conn: Connection,
+    ids: Sequence[str] | None = None,
+    *,
+    controller_id: str | None = None,
+    now: datetime | None = None,
+) -> list[RunView]:
+    """The runs this controller must look after.
+
+    Those it holds the lease of (active runs it claimed or took over), launching runs whose
+    claimer's lease expired before the task was recorded (to relaunch with the same
+    token), and pending runs asked to cancel. Without ``controller_id``: every such run.
 
     No lock: a plain read. Decisions made from it are applied through fenced UPDATEs, so
-    a stale read costs a skipped write, never a wrong one. Both branches of the WHERE use
-    a partial index (``ix_test_runs_active``, ``ix_test_runs_pending_queue``), so the cost
-    follows the active runs, not the history.
+    a stale read costs a skipped write, never a wrong one. Every branch of the WHERE is
+    covered by a partial index (``ix_test_runs_active``, ``ix_test_runs_pending_queue``),
+    so the cost follows the active runs, not the history.
     """
     query = select(*_OBSERVED).join(test_sets, test_sets.c.id == test_runs.c.test_set_id)
+    cancel_pending = (test_runs.c.status == RunStatus.PENDING.value) & (
+        test_runs.c.desired == Desired.CANCEL.value
+    )
     if ids is not None:
         query = query.where(test_runs.c.id.in_(list(ids)))
+    elif controller_id is None:
+        query = query.where(or_(test_runs.c.status.in_(_ACTIVE), cancel_pending))
     else:
+        assert now is not None
         query = query.where(
             or_(
-                test_runs.c.status.in_(_ACTIVE),
-                (test_runs.c.status == RunStatus.PENDING.value)
-                & (test_runs.c.desired == Desired.CANCEL.value),
+                test_runs.c.status.in_(_ACTIVE) & (test_runs.c.claimed_by == controller_id),
+                (test_runs.c.status == RunStatus.LAUNCHING.value)
+                & test_runs.c.executor_ref.is_(None)
+                & or_(test_runs.c.claim_expires_at.is_(None), test_runs.c.claim_expires_at <= now),
+                cancel_pending,
             )
         )
     order = (test_runs.c.priority.desc(), test_runs.c.created_at, test_runs.c.id)
     return [_view(row) for row in conn.execute(query.order_by(*order))]
+
+
+def renew_leases(conn: Connection, *, controller_id: str, now: datetime, lease: timedelta) -> int:
+    """Extend our lease on every active run we look after (once per tick).
+
+    While a controller lives its runs are followed by it alone, so replicas do not all
+    describe and finish the same tasks. A controller that stops renewing (dead, paused,
+    cut off) loses its runs to ``take_over_expired`` after the lease; its later writes
+    then fail their fence on the owner.
+    """
+    result = conn.execute(
+        update(test_runs)
+        .where(test_runs.c.status.in_(_ACTIVE), test_runs.c.claimed_by == controller_id)
+        .values(claim_expires_at=now + lease)
+    )
+    return int(result.rowcount)
+
+
+def take_over_expired(
+    conn: Connection, *, controller_id: str, now: datetime, lease: timedelta
+) -> int:
+    """Become the follower of launched runs whose controller's lease expired.
+
+    ``FOR UPDATE SKIP LOCKED`` in a CTE: two replicas taking over at once split the runs
+    between them instead of waiting on each other, and each row is taken once. Launched
+    runs only — one whose task was never recorded goes through ``take_claim`` and a
+    relaunch with the same token instead.
+    """
+    # Lock the expired rows first (skipping rows another replica is taking right now),
+    # then move them: the previous owner is needed for the history, and SQLite's
+    # RETURNING cannot name a joined CTE's columns.
+    expired = conn.execute(
+        select(test_runs.c.id, test_runs.c.attempt, test_runs.c.status, test_runs.c.claimed_by)
+        .where(
+            test_runs.c.status.in_(_ACTIVE),
+            test_runs.c.executor_ref.is_not(None),
+            or_(test_runs.c.claim_expires_at.is_(None), test_runs.c.claim_expires_at <= now),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not expired:
+        return 0
+    conn.execute(
+        update(test_runs)
+        .where(test_runs.c.id.in_([row.id for row in expired]))
+        .values(claimed_by=controller_id, claim_expires_at=now + lease, updated_at=now)
+    )
+    conn.execute(
+        insert(run_events),
+        [
+            {
+                "run_id": row.id,
+                "attempt": row.attempt,
+                "from_status": row.status,
+                "to_status": row.status,
+                "actor": controller_id,
+                "at": now,
+                "reason": f"took over following from {row.claimed_by} (lease expired)",
+            }
+            for row in expired
+        ],
+    )
+    return len(expired)
 
 
 def claim_pending(
@@ -204,13 +285,26 @@ def claim_pending(
 
 
 def _fence(run: RunView, *extra: ColumnElement[bool]) -> Any:
-    """``WHERE id IN (the run, still as observed, unless another replica holds it)``."""
+    """``WHERE id IN (the run, still as observed, unless another replica holds it)``.
+
+    Status, attempt and — for an active run — the claim owner must be what we observed.
+    """
+    owner = (
+        []
+        if not run.status.active
+        else [
+            test_runs.c.claimed_by.is_(None)
+            if run.claimed_by is None
+            else test_runs.c.claimed_by == run.claimed_by
+        ]
+    )
     still = (
         select(test_runs.c.id)
         .where(
             test_runs.c.id == run.id,
             test_runs.c.status == run.status.value,
             test_runs.c.attempt == run.attempt,
+            *owner,
             *extra,
         )
         .with_for_update(skip_locked=True)
@@ -401,18 +495,15 @@ def requeue(
 
 
 def release_claims(conn: Connection, *, controller_id: str, now: datetime) -> int:
-    """On shutdown: let another replica take over our not-yet-launched claims at once.
+    """On shutdown: let other replicas take over our runs at once, not after the lease.
 
-    Only the lease is ended (not the attempt undone): a launch of ours may have reached
-    ECS, and the replica that takes over relaunches with the same idempotency token.
+    Only the lease is ended (no attempt is undone): a launch of ours may have reached ECS,
+    and the replica that takes over relaunches with the same idempotency token; launched
+    runs are simply followed by someone else.
     """
     result = conn.execute(
         update(test_runs)
-        .where(
-            test_runs.c.status == RunStatus.LAUNCHING.value,
-            test_runs.c.claimed_by == controller_id,
-            test_runs.c.executor_ref.is_(None),
-        )
+        .where(test_runs.c.status.in_(_ACTIVE), test_runs.c.claimed_by == controller_id)
         .values(claim_expires_at=now, updated_at=now)
     )
     return int(result.rowcount)

@@ -254,7 +254,7 @@ class Controller:
     def _tick(self, now: datetime) -> TickReport:
         report = TickReport()
         self._objects.clear()
-        runs, tasks = self._observe()
+        runs, tasks = self._observe(now)
         report.observed = len(runs)
         self._apply(plan(runs, tasks, now, self.limits), now, report)
         active = sum(1 for run in runs if run.status.active)
@@ -278,9 +278,15 @@ class Controller:
             report.swept = self.sweep()
         return report
 
-    def _observe(self) -> tuple[list[RunView], dict[str, TaskView]]:
+    def _observe(self, now: datetime) -> tuple[list[RunView], dict[str, TaskView]]:
         with self._tx() as conn:
-            runs = claims.observe(conn)
+            claims.renew_leases(conn, controller_id=self.id, now=now, lease=self._lease)
+            taken = claims.take_over_expired(
+                conn, controller_id=self.id, now=now, lease=self._lease
+            )
+            if taken:
+                log.warning("took over %d runs whose controller's lease expired", taken)
+            runs = claims.observe(conn, controller_id=self.id, now=now)
         refs = [run.executor_ref for run in runs if run.executor_ref]
         tasks: dict[str, TaskView] = {}
         if refs:

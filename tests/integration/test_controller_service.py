@@ -121,7 +121,7 @@ def test_an_unknown_outcome_keeps_the_claim_and_retries_the_same_token(world: Wo
     assert row.executor_ref == f"fake:{run_id}:1" and row.attempt == 1
 
 
-def test_a_run_cancelled_while_launching_gets_its_task_stopped(world: World) -> None:
+def test_a_cancel_during_launch_stops_the_task_once_recorded(world: World) -> None:
     (run_id,) = seed(world.engine, 1)
 
     def cancel_mid_launch(point: str, _run: str) -> None:
@@ -130,15 +130,56 @@ def test_a_run_cancelled_while_launching_gets_its_task_stopped(world: World) -> 
                 conn.execute(
                     update(test_runs).where(test_runs.c.id == run_id).values(desired="cancel")
                 )
-            other = Controller(
-                world.settings, world.engine, world.store, FakeLauncher(), controller_id="c2"
-            )
-            other.tick()  # another replica records the cancel first
 
     world.controller._faults = cancel_mid_launch
     world.controller.tick()
-    assert run_row(world.engine, run_id).status == "cancelled"
+    world.controller._faults = None
+    assert run_row(world.engine, run_id).executor_ref == f"fake:{run_id}:1"
+    world.controller.tick()
     assert [s[0] for s in world.launcher.stops] == [f"fake:{run_id}:1"]
+    world.launcher.finish(f"fake:{run_id}:1", exit_code=3)
+    world.controller.tick()
+    assert run_row(world.engine, run_id).status == "cancelled"
+
+
+def test_a_task_the_run_no_longer_wants_is_stopped(world: World) -> None:
+    """Our lease ran out mid-launch; another replica cancelled the run meanwhile."""
+    (run_id,) = seed(world.engine, 1)
+
+    def paused_past_the_lease(point: str, _run: str) -> None:
+        if point == "after_launch":
+            with world.engine.begin() as conn:
+                conn.execute(
+                    update(test_runs)
+                    .where(test_runs.c.id == run_id)
+                    .values(desired="cancel", claim_expires_at=utcnow() - timedelta(seconds=1))
+                )
+            other = Controller(
+                world.settings, world.engine, world.store, FakeLauncher(), controller_id="c2"
+            )
+            other.tick()  # sees the expired claim and records the cancel
+
+    world.controller._faults = paused_past_the_lease
+    world.controller.tick()
+    row = run_row(world.engine, run_id)
+    assert row.status == "cancelled" and row.executor_ref is None
+    assert [s[0] for s in world.launcher.stops] == [f"fake:{run_id}:1"]
+
+
+def test_a_dead_followers_runs_are_taken_over_after_its_lease(world: World) -> None:
+    (run_id,) = seed(world.engine, 1)
+    dead = Controller(
+        world.settings, world.engine, world.store, world.launcher, controller_id="dead"
+    )
+    now = utcnow()
+    dead.tick(now)
+    world.launcher.finish(f"fake:{run_id}:1", exit_code=0)
+    world.controller.tick(now)
+    assert run_row(world.engine, run_id).status == "launching"  # not ours to follow yet
+    world.controller.tick(now + timedelta(seconds=31))
+    row = run_row(world.engine, run_id)
+    assert row.status == "passed"
+    assert any("took over following from dead" in e[2] for e in events(world.engine, run_id))
 
 
 def test_missing_task_takes_the_verdict_from_the_uploaded_report(world: World) -> None:
