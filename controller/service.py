@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, Engine
@@ -59,6 +58,7 @@ from controller.plan import (
 from controller.report import summarize_cucumber
 from db.engine import RUNS_CHANNEL, utcnow
 from db.runner_tokens import load_key, mint
+from schemas.models import Summary
 from schemas.states import RunStatus
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,13 @@ class Controller:
         self.limits = limits or limits_from(settings, self.id, self.launcher)
         self._clock = clock
         self._lease = timedelta(seconds=settings.claim_lease_seconds)
+        if settings.claim_lease_seconds < 3 * settings.poll_interval_seconds:
+            log.warning(
+                "PROCTOR_CLAIM_LEASE_SECONDS (%s) should be several tick intervals (%s s): "
+                "replicas may take over runs from a live controller",
+                settings.claim_lease_seconds,
+                settings.poll_interval_seconds,
+            )
         self._sweep_interval = sweep_interval
         self._last_sweep: datetime | None = None
         self._faults = faults
@@ -302,7 +309,7 @@ class Controller:
             observed.append(run)
         return observed, tasks
 
-    def _read_report(self, run: RunView) -> Any:
+    def _read_report(self, run: RunView) -> Summary | None:
         """The attempt's cucumber.json summary, and the objects to register with the run."""
         prefix = attempt_prefix(run.id, run.attempt)
         try:
