@@ -41,8 +41,10 @@ def up(host: str, port: int) -> None:
     """Migrate, then serve the API and run the controller (the embedded default)."""
     from cli.serve import configure_logging
     from cli.serve import up as serve_up
+    from config.tracing import configure_tracing
 
     configure_logging("WARNING")
+    configure_tracing("proctor")
     serve_up(_settings(), host, port)
 
 

@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import FIXTURES, free_port
+from tests.otlp_sink import OtlpSink
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -71,14 +72,23 @@ def example_site() -> Iterator[str]:
 
 
 @pytest.fixture
-def proctor(pg_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """`proctor up` on PostgreSQL with the local launcher, as a real process tree."""
+def otlp() -> Iterator[OtlpSink]:
+    with OtlpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def proctor(pg_url: str, tmp_path: Path, otlp: OtlpSink) -> Iterator[dict[str, str]]:
+    """`proctor up` on PostgreSQL with the local launcher, as a real process tree,
+    exporting its traces (and its runners') to an OTLP receiver on loopback."""
     port = free_port()
     env = {
         **os.environ,
         "PROCTOR_HOME": str(tmp_path / "home"),
         "PROCTOR_DATABASE_URL": pg_url,
         "PROCTOR_POLL_INTERVAL_SECONDS": "0.5",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
     }
     log = tmp_path / "proctor.log"
     with log.open("wb") as out:
@@ -112,7 +122,9 @@ def _cli(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.Co
     )
 
 
-def test_example_batch_end_to_end(proctor: dict[str, str], example_site: str) -> None:
+def test_example_batch_end_to_end(
+    proctor: dict[str, str], example_site: str, otlp: OtlpSink
+) -> None:
     env = {k: v for k, v in proctor.items() if k not in ("url", "home", "log")}
     synced = _cli(
         env, "test-sets", "sync", str(REPO / "examples/suites"), "--base-url", example_site
@@ -173,3 +185,24 @@ def test_example_batch_end_to_end(proctor: dict[str, str], example_site: str) ->
     listed = response.json()
     kinds = {a["kind"] for a in listed}
     assert {"cucumber_json", "screenshot", "video"} <= kinds
+
+    # One trace from the HTTP request to the last browser step: the runner's spans (another
+    # process, started by the controller) continue the trace of the execute-all request.
+    end = time.monotonic() + 15
+    while time.monotonic() < end and not any(
+        span.name.startswith("POST /api/test-runs/execute-all") for span in otlp.spans
+    ):
+        time.sleep(0.2)
+    names = sorted({(s.service, s.name) for s in otlp.spans if s.service != "proctor-runner"})
+    request = next(
+        (s for s in otlp.spans if s.name.startswith("POST /api/test-runs/execute-all")), None
+    )
+    assert request is not None, names
+    in_trace = [s for s in otlp.spans if s.trace_id == request.trace_id]
+    runner_spans = [s for s in in_trace if s.service == "proctor-runner"]
+    assert {s.name for s in runner_spans} >= {
+        "proctor.runner",
+        "scenario Three caps get a bulk discount",
+        'Then "#total" should contain "40.00"',
+    }
+    assert sum(s.name == "proctor.runner" for s in runner_spans) == 2  # one per run
