@@ -223,7 +223,7 @@ class Controller:
             return False
 
     def shutdown(self) -> None:
-        """Release not-yet-launched claims so another replica takes them over at once."""
+        """End our leases so other replicas take over our runs at once (SIGTERM, restart)."""
         try:
             with self.engine.begin() as conn:
                 released = claims.release_claims(conn, controller_id=self.id, now=self._clock())
@@ -264,11 +264,11 @@ class Controller:
         runs, tasks = self._observe(now)
         report.observed = len(runs)
         self._apply(plan(runs, tasks, now, self.limits), now, report)
-        active = sum(1 for run in runs if run.status.active)
+        ours = sum(1 for run in runs if run.status.active)
         claimed: list[RunView] = []
-        # Only a claim adds active runs, so when every slot was taken at observation and
-        # none was freed since (by us), there is nothing to claim: skip the locked count.
-        if active - report.finished - report.requeued < self.settings.max_concurrent_runs:
+        # When our own runs alone fill every slot there is nothing to claim: skip the
+        # locked count (the claim itself re-counts all replicas' runs under its lock).
+        if ours - report.finished - report.requeued < self.settings.max_concurrent_runs:
             with self._tx() as conn:
                 claimed = claims.claim_pending(
                     conn,

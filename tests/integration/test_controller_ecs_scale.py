@@ -241,7 +241,7 @@ def test_controllers_killed_and_crashing_mid_launch_lose_nothing(
     pg_url: str, fake_ecs: tuple[FakeEcs, str], tmp_path: Path
 ) -> None:
     fake, url = fake_ecs
-    runs = int(os.environ.get("PROCTOR_CHAOS_RUNS", "400"))
+    runs = int(os.environ.get("PROCTOR_CHAOS_RUNS", "500"))
     result = run_fleet(
         pg_url,
         fake,
