@@ -134,6 +134,7 @@ class Controller:
         self.store = store
         self.id = controller_id or default_controller_id()
         self._wake = threading.Event()
+        self._new_runs = threading.Event()
         self.launcher = launcher or make_launcher(settings, on_exit=self.wake)
         if getattr(self.launcher, "on_exit", False) is None:
             self.launcher.on_exit = self.wake  # type: ignore[attr-defined]
@@ -161,6 +162,11 @@ class Controller:
         """Run a tick as soon as the current one (if any) ends."""
         self._wake.set()
 
+    def wake_for_new_runs(self) -> None:
+        """A pending run was committed (NOTIFY): tick now, and claim before following."""
+        self._new_runs.set()
+        self._wake.set()
+
     def run_forever(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set; then finish the tick and release our claims."""
         scheduler = BackgroundScheduler(
@@ -179,7 +185,7 @@ class Controller:
         if self.engine.dialect.name == "postgresql":
             from controller.wakeup import NotifyListener
 
-            listener = NotifyListener(self.engine.url, RUNS_CHANNEL, self.wake, stop)
+            listener = NotifyListener(self.engine.url, RUNS_CHANNEL, self.wake_for_new_runs, stop)
             listener.start()
 
         def wake_on_stop() -> None:
@@ -261,29 +267,38 @@ class Controller:
     def _tick(self, now: datetime) -> TickReport:
         report = TickReport()
         self._objects.clear()
+        claimed_first = self._new_runs.is_set()
+        if claimed_first:
+            # Woken by NOTIFY: a new run waits. Claim before following, so the dispatch
+            # latency is one claim, not a whole tick.
+            self._new_runs.clear()
+            self._claim_and_launch(now, report, ours=0)
         runs, tasks = self._observe(now)
         report.observed = len(runs)
         self._apply(plan(runs, tasks, now, self.limits), now, report)
-        ours = sum(1 for run in runs if run.status.active)
-        claimed: list[RunView] = []
-        # When our own runs alone fill every slot there is nothing to claim: skip the
-        # locked count (the claim itself re-counts all replicas' runs under its lock).
-        if ours - report.finished - report.requeued < self.settings.max_concurrent_runs:
-            with self._tx() as conn:
-                claimed = claims.claim_pending(
-                    conn,
-                    controller_id=self.id,
-                    max_active=self.settings.max_concurrent_runs,
-                    now=now,
-                    lease=self._lease,
-                )
-        report.claimed = len(claimed)
-        for run in claimed:
-            self._launch(run, now, report)
+        if not claimed_first or report.finished or report.requeued:
+            self._claim_and_launch(now, report, ours=sum(1 for r in runs if r.status.active))
         if self._last_sweep is None or now - self._last_sweep >= self._sweep_interval:
             self._last_sweep = now
             report.swept = self.sweep()
         return report
+
+    def _claim_and_launch(self, now: datetime, report: TickReport, *, ours: int) -> None:
+        # When our own runs alone fill every slot there is nothing to claim: skip the
+        # locked count (the claim itself re-counts all replicas' runs under its lock).
+        if ours - report.finished - report.requeued >= self.settings.max_concurrent_runs:
+            return
+        with self._tx() as conn:
+            claimed = claims.claim_pending(
+                conn,
+                controller_id=self.id,
+                max_active=self.settings.max_concurrent_runs,
+                now=now,
+                lease=self._lease,
+            )
+        report.claimed += len(claimed)
+        for run in claimed:
+            self._launch(run, now, report)
 
     def _observe(self, now: datetime) -> tuple[list[RunView], dict[str, TaskView]]:
         with self._tx() as conn:
