@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,10 @@ from controller.launcher import (
 log = logging.getLogger(__name__)
 
 Command = Callable[[str], list[str]]
+
+#: Seconds a finished attempt's record is kept (the at-most-once guard) before the sweep
+#: removes it with the child's output log.
+RECORD_RETENTION_SECONDS = 24 * 3600
 
 #: Variables a runner must not inherit: it never holds database or API credentials.
 _WITHHELD = ("PROCTOR_DATABASE_URL", "PROCTOR_TOKEN")
@@ -270,10 +275,20 @@ class LocalLauncher:
             os.killpg(pid, sig)
 
     def list_owned(self) -> list[OwnedTask]:
+        """Live processes we started; also forgets records of processes long finished."""
         owned = []
+        forget_before = time.time() - RECORD_RETENTION_SECONDS
         for path in self.dir.glob("*.json"):
             record = self._read(path)
-            if not record or not record.get("pid") or record.get("exit_code") is not None:
+            if record and record.get("exit_code") is not None:
+                # Kept for a day (far beyond any lease) as the at-most-once guard, then
+                # dropped so the sweep stays proportional to recent work.
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < forget_before:
+                        path.unlink()
+                        path.with_suffix(".log").unlink(missing_ok=True)
+                continue
+            if not record or not record.get("pid"):
                 continue
             if _process_start(int(record["pid"])) != record.get("start"):
                 continue

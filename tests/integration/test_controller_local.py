@@ -257,3 +257,20 @@ def test_shutdown_releases_claims(env: Env) -> None:
     controller.shutdown()
     row = run_row(env.engine, run_id)
     assert row.claim_expires_at <= utcnow()
+
+
+def test_the_sweep_lists_live_runners_and_forgets_old_finished_records(env: Env) -> None:
+    launcher = env.launcher()
+    set_outcome(env.outcomes, "live", 1, 0, pause=30)
+    live = launcher.launch(LaunchSpec("live", 1, 0, {"PROCTOR_ATTEMPT": "1"}))
+    done = launcher.launch(LaunchSpec("done", 1, 0, {"PROCTOR_ATTEMPT": "1"}))
+    deadline = time.monotonic() + 10
+    while launcher.describe([done.ref])[done.ref].state != "STOPPED":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    record = launcher.dir / "done.1.json"
+    old = time.time() - 2 * 24 * 3600
+    os.utime(record, (old, old))
+    assert [task.run_id for task in launcher.list_owned()] == ["live"]
+    assert not record.exists() and not (launcher.dir / "done.1.log").exists()
+    launcher.stop(live.ref, "test over", force=True)
