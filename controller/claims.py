@@ -37,6 +37,10 @@ from schemas.states import ACTIVE, Desired, RunStatus
 
 #: Key of the PostgreSQL advisory lock that serialises count-then-claim across replicas.
 CLAIM_LOCK_KEY = 0x50524F43  # "PROC"
+#: Milliseconds a claim waits for that lock before the tick gives up (and retries).
+CLAIM_LOCK_WAIT_MS = "15000"
+#: Milliseconds a claim transaction may sit idle holding the lock before the server ends it.
+CLAIM_IDLE_LIMIT_MS = "5000"
 
 _ACTIVE = [s.value for s in ACTIVE]
 
@@ -221,7 +225,17 @@ def claim_pending(
     for capacity (``launch_failures > 0``): that try started nothing.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
+        # One round trip: bound the wait for the lock, and have the server end this
+        # session if we stall while holding it (a paused process must not block every
+        # replica's claims; its transaction is rolled back and the lock released).
+        conn.execute(
+            text(
+                "SELECT set_config('lock_timeout', :wait, true), "
+                "set_config('idle_in_transaction_session_timeout', :idle, true), "
+                "pg_advisory_xact_lock(:key)"
+            ),
+            {"key": CLAIM_LOCK_KEY, "wait": CLAIM_LOCK_WAIT_MS, "idle": CLAIM_IDLE_LIMIT_MS},
+        )
     active = conn.execute(
         select(func.count()).select_from(test_runs).where(test_runs.c.status.in_(_ACTIVE))
     ).scalar_one()

@@ -164,3 +164,24 @@ def test_stop_finishes_the_tick_and_releases_claims(pg_url: str, tmp_path: Path)
     row = run_row(r.engine, run_id)
     assert row.status == "launching" and row.claim_expires_at <= utcnow()
     r.engine.dispose()
+
+
+def test_a_claimer_stalled_inside_its_claim_does_not_block_the_others(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A paused process holding the claim lock is cut off by the server, not waited for."""
+    r = Running(pg_url, tmp_path, poll=60)
+    seed(r.engine, 2)
+    stalled = r.engine.connect()
+    transaction = stalled.begin()
+    claims.claim_pending(
+        stalled, controller_id="paused", max_active=1, now=utcnow(), lease=timedelta(minutes=5)
+    )  # holds the lock, then stalls
+    started = time.monotonic()
+    report = r.controller.tick()  # waits for the lock until the server ends the stall
+    # Both runs: the stalled claim was rolled back with its session.
+    assert report.claimed == 2 and time.monotonic() - started < 14
+    with pytest.raises(Exception):  # the stalled session was terminated
+        transaction.commit()
+    stalled.close()
+    r.engine.dispose()
