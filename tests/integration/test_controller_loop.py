@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from artifacts.store import LocalStore
 from config.settings import Settings
@@ -181,7 +182,7 @@ def test_a_claimer_stalled_inside_its_claim_does_not_block_the_others(
     report = r.controller.tick()  # waits for the lock until the server ends the stall
     # Both runs: the stalled claim was rolled back with its session.
     assert report.claimed == 2 and time.monotonic() - started < 14
-    with pytest.raises(Exception):  # the stalled session was terminated
+    with pytest.raises(DBAPIError):  # the stalled session was terminated
         transaction.commit()
     stalled.close()
     r.engine.dispose()
