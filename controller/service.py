@@ -28,6 +28,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -66,6 +69,8 @@ log = logging.getLogger(__name__)
 #: Called at named points of a launch ("after_claim", "after_launch") with the run id.
 #: Tests inject crashes there; production passes nothing.
 FaultHook = Callable[[str, str], None]
+
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 _READ_ONLY_SQLSTATE = "25006"  # Aurora failover: connected to the old writer, now a reader
 
@@ -128,6 +133,7 @@ class Controller:
         limits: Limits | None = None,
         sweep_interval: timedelta = timedelta(seconds=60),
         faults: FaultHook | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -151,6 +157,7 @@ class Controller:
         self._sweep_interval = sweep_interval
         self._last_sweep: datetime | None = None
         self._faults = faults
+        self._tracer = tracer or trace.get_tracer("proctor.controller")
         self._signing_key: bytes | None = None
         self._conn: Connection | None = None
         # Objects found in an attempt's folder this tick, registered when it is recorded.
@@ -432,7 +439,11 @@ class Controller:
             "PROCTOR_RUN_ID": run.id,
             "PROCTOR_ATTEMPT": str(run.attempt),
         }
-        traceparent = (run.trace_context or {}).get("traceparent")
+        # The runner continues the run's trace under our launch span (the current span);
+        # with tracing off, under the span that created the run.
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier)
+        traceparent = carrier.get("traceparent") or (run.trace_context or {}).get("traceparent")
         if traceparent:
             env["TRACEPARENT"] = traceparent
         return env
@@ -443,23 +454,38 @@ class Controller:
         """Start the claimed attempt (no transaction open), then record what happened."""
         if self._faults is not None:
             self._faults("after_claim", run.id)
-        spec = LaunchSpec(
-            run.id, run.attempt, run.launch_failures, self._runner_env(run), resume=resume
-        )
+        stored = (run.trace_context or {}).get("traceparent")
+        parent = _PROPAGATOR.extract({"traceparent": stored}) if stored else None
         ref: str | None = None
         error: LaunchError | None = None
         adopted = False
-        try:
-            result = self.launcher.launch(spec)
-            ref, adopted = result.ref, result.adopted
-        except LaunchError as err:
-            error = err
-            log.warning(
-                "launch of run %s attempt %d failed: %s: %s", run.id, run.attempt, err.code, err
+        with self._tracer.start_as_current_span(
+            "proctor.controller.launch",
+            context=parent,
+            attributes={"proctor.run_id": run.id, "proctor.attempt": run.attempt},
+        ) as span:
+            spec = LaunchSpec(
+                run.id, run.attempt, run.launch_failures, self._runner_env(run), resume=resume
             )
-        except Exception as err:
-            log.exception("launch of run %s attempt %d failed unexpectedly", run.id, run.attempt)
-            error = LaunchOutcomeUnknown(str(err), code=type(err).__name__)
+            try:
+                result = self.launcher.launch(spec)
+                ref, adopted = result.ref, result.adopted
+                span.set_attribute("proctor.executor_ref", ref)
+            except LaunchError as err:
+                error = err
+                span.set_attribute("proctor.launch_error", err.code)
+                log.warning(
+                    "launch of run %s attempt %d failed: %s: %s",
+                    run.id,
+                    run.attempt,
+                    err.code,
+                    err,
+                )
+            except Exception as err:
+                log.exception(
+                    "launch of run %s attempt %d failed unexpectedly", run.id, run.attempt
+                )
+                error = LaunchOutcomeUnknown(str(err), code=type(err).__name__)
         if self._faults is not None and ref is not None:
             self._faults("after_launch", run.id)
         if ref is not None:

@@ -274,3 +274,28 @@ def test_the_sweep_lists_live_runners_and_forgets_old_finished_records(env: Env)
     assert [task.run_id for task in launcher.list_owned()] == ["live"]
     assert not record.exists() and not (launcher.dir / "done.1.log").exists()
     launcher.stop(live.ref, "test over", force=True)
+
+
+def test_the_runner_continues_the_runs_trace_under_the_launch_span(env: Env) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace_id, api_span = "a" * 32, "b" * 16
+    (run_id,) = seed(env.engine, 1, trace_context={"traceparent": f"00-{trace_id}-{api_span}-01"})
+    controller = env.controller(tracer=provider.get_tracer("test"))
+    drive(controller, lambda: status(env.engine, run_id) == "passed")
+
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "proctor.controller.launch"]
+    assert f"{span.context.trace_id:032x}" == trace_id
+    assert span.parent is not None and f"{span.parent.span_id:016x}" == api_span
+    assert span.attributes is not None and span.attributes["proctor.run_id"] == run_id
+    runner_env = dict(
+        line.split("=", 1)
+        for line in (env.tmp / f"env.{run_id}.1").read_text().splitlines()
+        if "=" in line
+    )
+    assert runner_env["TRACEPARENT"] == f"00-{trace_id}-{span.context.span_id:016x}-01"
