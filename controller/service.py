@@ -176,6 +176,10 @@ class Controller:
 
     def run_forever(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set; then finish the tick and release our claims."""
+        # APScheduler logs every run of the wake-up job at INFO: that is one line per tick.
+        executor_log = logging.getLogger("apscheduler.executors.default")
+        if executor_log.level == logging.NOTSET:
+            executor_log.setLevel(logging.WARNING)
         scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
