@@ -15,6 +15,7 @@ from types import FrameType
 
 import click
 import uvicorn
+from sqlalchemy import Engine
 
 from api.app import create_app
 from api.services.tokens import create_token
@@ -22,7 +23,7 @@ from artifacts import open_store
 from cli.client import read_credentials, write_credentials
 from config import Settings
 from controller.service import Controller
-from db.engine import make_engine
+from db.engine import make_engine, on_runs_committed
 from db.migrate import upgrade
 
 log = logging.getLogger("proctor")
@@ -68,9 +69,14 @@ def ensure_credentials(settings: Settings, url: str) -> str:
     return token
 
 
-def run_controller(settings: Settings, stop: threading.Event) -> None:
+def run_controller(
+    settings: Settings, stop: threading.Event, controller: Controller | None = None
+) -> None:
     # APScheduler logs every tick at INFO; the controller logs what matters itself.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if controller is not None:
+        controller.run_forever(stop)
+        return
     engine = make_engine(settings.database_url)
     try:
         Controller(settings, engine, open_store(settings.artifacts_url)).run_forever(stop)
@@ -78,8 +84,10 @@ def run_controller(settings: Settings, stop: threading.Event) -> None:
         engine.dispose()
 
 
-def serve_api(settings: Settings, host: str, port: int) -> uvicorn.Server:
-    app = create_app(settings)
+def serve_api(
+    settings: Settings, host: str, port: int, engine: Engine | None = None
+) -> uvicorn.Server:
+    app = create_app(settings, engine=engine)
     config = uvicorn.Config(
         app,
         host=host,
@@ -98,12 +106,17 @@ def up(settings: Settings, host: str, port: int) -> None:
         settings = settings.model_copy(update={"api_url": url})
     token = ensure_credentials(settings, url)
 
+    # One engine for the API and the controller: on SQLite, where there is no NOTIFY, the
+    # API's commit of a new run wakes the controller in this process at once.
+    engine = make_engine(settings.database_url)
+    controller = Controller(settings, engine, open_store(settings.artifacts_url))
+    on_runs_committed(engine, controller.wake_for_new_runs)
     stop = threading.Event()
-    controller = threading.Thread(
-        target=run_controller, args=(settings, stop), name="controller", daemon=True
+    thread = threading.Thread(
+        target=run_controller, args=(settings, stop, controller), name="controller", daemon=True
     )
-    controller.start()
-    server = serve_api(settings, host, port)
+    thread.start()
+    server = serve_api(settings, host, port, engine)
     click.echo(f"Proctor is up at {url}")
     click.echo(f"  database:  {settings.database_url}")
     click.echo(f"  artifacts: {settings.artifacts_url}")
@@ -114,7 +127,8 @@ def up(settings: Settings, host: str, port: int) -> None:
         server.run()
     finally:
         stop.set()
-        controller.join(timeout=60)
+        thread.join(timeout=60)
+        engine.dispose()
 
 
 def controller_forever(settings: Settings) -> None:

@@ -7,6 +7,7 @@ before use, so a connection that Aurora dropped in a failover is replaced, not r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,14 +64,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def notify_runs(conn: Connection, payload: str = "") -> None:
-    """Wake the controllers (PostgreSQL only; SQLite controllers rely on their tick).
+_NOTIFY_FLAG = "proctor_runs_changed"
 
-    NOTIFY is transactional: it is delivered when the caller's transaction commits, so a
-    controller never wakes to a row it cannot see yet.
+
+def notify_runs(conn: Connection, payload: str = "") -> None:
+    """Wake the controllers.
+
+    PostgreSQL: NOTIFY, which is transactional: it is delivered when the caller's
+    transaction commits, so a controller never wakes to a row it cannot see yet.
+    Elsewhere (SQLite has no NOTIFY) the connection is marked, and ``on_runs_committed``
+    wakes a controller that shares this engine in the same process (``proctor up``);
+    other controllers rely on their tick.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": RUNS_CHANNEL, "payload": payload},
         )
+    else:
+        conn.info[_NOTIFY_FLAG] = True
+
+
+def on_runs_committed(engine: Engine, callback: Callable[[], None]) -> None:
+    """Call ``callback`` after a transaction that called ``notify_runs`` commits on ``engine``
+    (the in-process stand-in for LISTEN, for SQLite)."""
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn: Connection) -> None:
+        if conn.info.pop(_NOTIFY_FLAG, False):
+            # The commit event comes just before the database commits; the woken
+            # controller's claim begins with BEGIN IMMEDIATE, which waits for it.
+            callback()
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn: Connection) -> None:
+        conn.info.pop(_NOTIFY_FLAG, None)
