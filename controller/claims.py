@@ -283,17 +283,22 @@ def claim_pending(
         )
         .returning(test_runs.c.id, test_runs.c.attempt)
     ).all()
-    for row in claimed:
+    if claimed:
+        # One executemany (pipelined by psycopg), not a round trip per claimed run.
         conn.execute(
-            insert(run_events).values(
-                run_id=row.id,
-                attempt=row.attempt,
-                from_status=RunStatus.PENDING.value,
-                to_status=RunStatus.LAUNCHING.value,
-                reason=f"claimed for attempt {row.attempt}",
-                actor=controller_id,
-                at=now,
-            )
+            insert(run_events),
+            [
+                {
+                    "run_id": row.id,
+                    "attempt": row.attempt,
+                    "from_status": RunStatus.PENDING.value,
+                    "to_status": RunStatus.LAUNCHING.value,
+                    "reason": f"claimed for attempt {row.attempt}",
+                    "actor": controller_id,
+                    "at": now,
+                }
+                for row in claimed
+            ],
         )
     return observe(conn, [row.id for row in claimed]) if claimed else []
 
