@@ -10,7 +10,7 @@ The database is polled every ``events_poll_seconds`` (a ``create_app`` parameter
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import anyio.to_thread
@@ -45,6 +45,26 @@ def _message(message: events.Message) -> ServerSentEventMessage:
     )
 
 
+async def _stream(
+    poll_once: Callable[[events.StreamState], events.Poll],
+    last_event_id: str | None,
+    interval: float,
+) -> AsyncIterator[ServerSentEventMessage]:
+    """Poll (in a worker thread) until finished, sending news and keep-alive comments."""
+    state, idle = events.StreamState.resume(last_event_id), 0
+    while True:
+        poll = await anyio.to_thread.run_sync(poll_once, state)
+        for message in poll.messages:
+            yield _message(message)
+        if poll.finished:
+            return
+        idle = 0 if poll.messages else idle + 1
+        if idle >= KEEPALIVE_POLLS:
+            idle = 0
+            yield ServerSentEventMessage(comment="keep-alive")
+        await anyio.sleep(interval)
+
+
 class EventsController(Controller):
     path = "/api/test-runs"
     tags = ["events"]
@@ -65,23 +85,13 @@ class EventsController(Controller):
     ) -> ServerSentEvent:
         """A run's state changes and finished steps, until it has finished."""
         await anyio.to_thread.run_sync(events.check_run, engine, run_id)
-        interval = events_poll_seconds
-
-        async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            state, idle = events.StreamState.resume(last_event_id), 0
-            while True:
-                poll = await anyio.to_thread.run_sync(events.poll_run, engine, run_id, state)
-                for message in poll.messages:
-                    yield _message(message)
-                if poll.finished:
-                    return
-                idle = 0 if poll.messages else idle + 1
-                if idle >= KEEPALIVE_POLLS:
-                    idle = 0
-                    yield ServerSentEventMessage(comment="keep-alive")
-                await anyio.sleep(interval)
-
-        return ServerSentEvent(stream())
+        return ServerSentEvent(
+            _stream(
+                lambda state: events.poll_run(engine, run_id, state),
+                last_event_id,
+                events_poll_seconds,
+            )
+        )
 
     @get(
         "/batch/{batch_id:str}/events",
@@ -99,20 +109,10 @@ class EventsController(Controller):
     ) -> ServerSentEvent:
         """Every run's state changes and steps, and the batch's status, until all finish."""
         await anyio.to_thread.run_sync(events.check_batch, engine, batch_id)
-        interval = events_poll_seconds
-
-        async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            state, idle = events.StreamState.resume(last_event_id), 0
-            while True:
-                poll = await anyio.to_thread.run_sync(events.poll_batch, engine, batch_id, state)
-                for message in poll.messages:
-                    yield _message(message)
-                if poll.finished:
-                    return
-                idle = 0 if poll.messages else idle + 1
-                if idle >= KEEPALIVE_POLLS:
-                    idle = 0
-                    yield ServerSentEventMessage(comment="keep-alive")
-                await anyio.sleep(interval)
-
-        return ServerSentEvent(stream())
+        return ServerSentEvent(
+            _stream(
+                lambda state: events.poll_batch(engine, batch_id, state),
+                last_event_id,
+                events_poll_seconds,
+            )
+        )
