@@ -376,12 +376,19 @@ class EcsLauncher:
             raise
 
     def list_owned(self) -> list[OwnedTask]:
-        arns: list[str] = []
-        paginator = self._client.get_paginator("list_tasks")
-        for page in paginator.paginate(cluster=self.config.cluster, desiredStatus="RUNNING"):
-            arns.extend(page.get("taskArns", []))
+        """Proctor's running tasks; AWS errors come out translated (``LaunchError``)."""
+        try:
+            arns: list[str] = []
+            paginator = self._client.get_paginator("list_tasks")
+            for page in paginator.paginate(cluster=self.config.cluster, desiredStatus="RUNNING"):
+                arns.extend(page.get("taskArns", []))
+            described = self._describe_raw(arns, tags=True)[0]
+        except ClientError as err:
+            raise classify_client_error(err) from err
+        except BotoCoreError as err:
+            raise TransientLaunchError(f"ECS unreachable: {err}", code="Network") from err
         owned = []
-        for task in self._describe_raw(arns, tags=True)[0]:
+        for task in described:
             tags = _tags(task)
             if RUN_ID_TAG in tags and tags.get(ATTEMPT_TAG, "").isdigit():
                 owned.append(

@@ -44,6 +44,7 @@ from controller.launcher import (
     LaunchSpec,
     TaskState,
     TaskView,
+    TransientLaunchError,
 )
 from controller.plan import (
     Action,
@@ -526,6 +527,10 @@ class Controller:
         """Stop tasks we started whose run is finished, unknown or on another attempt."""
         try:
             owned = self.launcher.list_owned()
+        except TransientLaunchError as err:
+            # Throttling or a network blip: the next sweep tries again.
+            log.warning("orphan sweep skipped: %s", err)
+            return 0
         except Exception:
             log.exception("could not list our tasks for the orphan sweep")
             return 0

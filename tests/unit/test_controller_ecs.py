@@ -304,3 +304,16 @@ def test_a_dry_budget_is_a_transient_failure() -> None:
     launcher = EcsLauncher(CONFIG, client=object(), budget=RateBudget(0.001, 0))
     with pytest.raises(TransientLaunchError):
         launcher.launch(spec())
+
+
+def test_orphan_listing_translates_throttling(stubbed: tuple[EcsLauncher, Stubber]) -> None:
+    """The sweep runs beside launches under the same rate limits: throttling there is a
+    transient error to skip a sweep for, not a crash with a traceback."""
+    launcher, stubber = stubbed
+    stubber.add_response("list_tasks", {"taskArns": ["arn:aws:ecs:eu-west-1:1:task/c/t1"]})
+    stubber.add_client_error(
+        "describe_tasks", service_error_code="ThrottlingException", service_message="Rate exceeded"
+    )
+    with pytest.raises(TransientLaunchError) as raised:
+        launcher.list_owned()
+    assert raised.value.code == "ThrottlingException"
