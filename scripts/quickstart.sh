@@ -17,7 +17,9 @@ KEEP=""
 bash scripts/setup.sh
 export PATH="$HOME/.local/bin:$PATH"
 
-free_port() { uv run --frozen python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PY=.venv/bin/python  # made by setup.sh (uv sync); no curl needed on a bare machine
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ready() { "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1" 2>/dev/null; }
 PORT="${PROCTOR_PORT:-8000}"
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then PORT=$(free_port); fi
 SITE_PORT=$(free_port)
@@ -29,7 +31,7 @@ cleanup() { [ -n "$KEEP" ] || for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/nul
 trap cleanup EXIT
 
 echo "==> serving the example shop on http://127.0.0.1:$SITE_PORT"
-uv run --frozen python -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory examples/site \
+"$PY" -m http.server "$SITE_PORT" --bind 127.0.0.1 --directory examples/site \
     >"$PROCTOR_HOME/logs/example-site.log" 2>&1 &
 PIDS+=($!)
 
@@ -37,7 +39,7 @@ echo "==> starting Proctor (log: $PROCTOR_HOME/logs/proctor.log)"
 uv run --frozen proctor up --port "$PORT" >"$PROCTOR_HOME/logs/proctor.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 120); do
-    if curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && [ -s "$PROCTOR_HOME/credentials" ] \
+    if ready "http://127.0.0.1:$PORT/readyz" && [ -s "$PROCTOR_HOME/credentials" ] \
         && grep -q ":$PORT\$" "$PROCTOR_HOME/credentials"; then break; fi
     if ! kill -0 "${PIDS[1]}" 2>/dev/null; then cat "$PROCTOR_HOME/logs/proctor.log" >&2; exit 1; fi
     sleep 0.5
