@@ -51,14 +51,17 @@ uv run --frozen proctor test-sets sync examples/suites --base-url "http://127.0.
 
 echo "==> running every test set as one batch"
 set +e
-uv run --frozen proctor run --all --wait --label quickstart --junit "$PROCTOR_HOME/quickstart-junit.xml"
-status=$?
+uv run --frozen proctor run --all --wait --label quickstart --junit "$PROCTOR_HOME/quickstart-junit.xml" \
+    | tee "$PROCTOR_HOME/logs/quickstart-run.log"
+status=${PIPESTATUS[0]}
 set -e
 if [ -n "$KEEP" ]; then
     echo "Proctor keeps running at http://127.0.0.1:$PORT (pids ${PIDS[*]}); stop it with: kill ${PIDS[*]}"
 fi
 # Exit 1 from `proctor run` is the expected verdict here: checkout fails on purpose.
-if [ "$status" -eq 1 ]; then
+summary="$PROCTOR_HOME/logs/quickstart-run.log"
+if [ "$status" -eq 1 ] && grep -Eq '^  storefront +PASSED' "$summary" \
+    && grep -Eq '^  checkout +FAILED' "$summary"; then
     echo "The example batch finished: storefront passes and checkout fails on purpose."
     exit 0
 fi
