@@ -292,6 +292,8 @@ class EcsLauncher:
     def find(self, run_id: str, attempt: int) -> str | None:
         """The task already started for this attempt, if any (adoption after a crash)."""
         for status in ("RUNNING", "STOPPED"):
+            # Any AWS error here (throttling most often) leaves the lookup inconclusive;
+            # RunTask with the attempt's clientToken is then the idempotent way on.
             try:
                 arns = self._call(
                     "list_tasks",
@@ -299,12 +301,15 @@ class EcsLauncher:
                     startedBy=started_by(run_id),
                     desiredStatus=status,
                 ).get("taskArns", [])
+                described = self._describe_raw(arns, tags=True)[0]
             except (ClientError, BotoCoreError, LaunchError) as err:
                 log.warning(
-                    "ListTasks for run %s failed (%s); relying on the clientToken", run_id, err
+                    "looking up run %s's tasks failed (%s); relying on the clientToken",
+                    run_id,
+                    err,
                 )
                 return None
-            for task in self._describe_raw(arns, tags=True)[0]:
+            for task in described:
                 tags = _tags(task)
                 if tags.get(RUN_ID_TAG) == run_id and tags.get(ATTEMPT_TAG) == str(attempt):
                     return str(task["taskArn"])
@@ -373,7 +378,9 @@ class EcsLauncher:
             if code == "InvalidParameterException":
                 log.info("StopTask %s: %s (already gone)", ref, err)
                 return
-            raise
+            raise classify_client_error(err) from err
+        except BotoCoreError as err:
+            raise TransientLaunchError(f"ECS unreachable: {err}", code="Network") from err
 
     def list_owned(self) -> list[OwnedTask]:
         """Proctor's running tasks; AWS errors come out translated (``LaunchError``)."""

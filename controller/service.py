@@ -361,6 +361,15 @@ class Controller:
                 self._apply_one(action, now, report)
             except DBAPIError:
                 raise
+            except TransientLaunchError as err:
+                # Throttled or unreachable (a stop, most often): the next tick plans it again.
+                log.warning(
+                    "could not apply %s to run %s now: %s",
+                    type(action).__name__,
+                    action.run.id,
+                    err,
+                )
+                failed.add(action.run.id)
             except Exception:
                 log.exception("could not apply %s to run %s", type(action).__name__, action.run.id)
                 failed.add(action.run.id)
@@ -557,6 +566,8 @@ class Controller:
                 try:
                     self.launcher.stop(task.ref, "orphan: its run is finished or unknown")
                     stopped += 1
+                except TransientLaunchError as err:
+                    log.warning("could not stop orphan task %s now: %s", task.ref, err)
                 except Exception:
                     log.exception("could not stop orphan task %s", task.ref)
         return stopped

@@ -317,3 +317,25 @@ def test_orphan_listing_translates_throttling(stubbed: tuple[EcsLauncher, Stubbe
     with pytest.raises(TransientLaunchError) as raised:
         launcher.list_owned()
     assert raised.value.code == "ThrottlingException"
+
+
+def test_a_throttled_lookup_falls_back_to_the_client_token(
+    stubbed: tuple[EcsLauncher, Stubber],
+) -> None:
+    """Adoption after a crash: when DescribeTasks is throttled the lookup is inconclusive,
+    and RunTask with the attempt's clientToken (idempotent) decides; nothing escapes."""
+    launcher, stubber = stubbed
+    stubber.add_response("list_tasks", {"taskArns": ["arn:aws:ecs:eu-west-1:1:task/c/t1"]})
+    stubber.add_client_error(
+        "describe_tasks", service_error_code="ThrottlingException", service_message="Rate exceeded"
+    )
+    assert launcher.find("run-1", 1) is None
+
+
+def test_a_throttled_stop_is_transient(stubbed: tuple[EcsLauncher, Stubber]) -> None:
+    launcher, stubber = stubbed
+    stubber.add_client_error(
+        "stop_task", service_error_code="ThrottlingException", service_message="Rate exceeded"
+    )
+    with pytest.raises(TransientLaunchError):
+        launcher.stop("arn:aws:ecs:eu-west-1:1:task/c/t1", "cancel requested")
